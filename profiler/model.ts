@@ -1,0 +1,169 @@
+// The recording (JSON lines, one RecordLine per line) and the report (JSON) formats.
+// The recording is what the supervisor saw; the report is what analysis made of it.
+import type { AppInfo, ExitReason, HandlerInfo } from "./protocol";
+
+export const RECORD_VERSION = 1;
+export const REPORT_VERSION = 1;
+
+/** The settings a run used, as given on the command line (after defaults). */
+export interface Settings {
+  /** Fixed pool size; null when the pool is dynamic (minSpare/maxSpare/maxWorkers). */
+  workers: number | null;
+  minSpare: number | null;
+  maxSpare: number | null;
+  maxWorkers: number;
+  threads: number;
+  maxRequests: number;
+  maxRequestsJitter: number;
+  reloadOnRssMiB: number;
+  memoryBudgetMiB: number;
+  timeoutSec: number;
+  stackKiB: number;
+  preload: boolean;
+  accounting: boolean;
+  queueSize: number;
+  maxBodyMiB: number;
+  pssIntervalSec: number;
+}
+
+export interface RunInfo {
+  target: string;
+  cwd: string;
+  python: string;
+  framework: string;
+}
+
+/** First line of every recording. */
+export interface StartLine {
+  type: "start";
+  version: number;
+  /** Unix ms. */
+  t: number;
+  run: RunInfo;
+  settings: Settings;
+}
+
+/** The app as the first worker (or the preload master) reported it. */
+export interface AppLine {
+  type: "app";
+  t: number;
+  app: AppInfo;
+}
+
+export type RequestOutcome = "ok" | "app-error" | "worker-died" | "timeout" | "client-gone";
+
+export interface RequestLine {
+  type: "request";
+  /** Unix ms when the worker got the request. */
+  t: number;
+  worker: number;
+  pid: number;
+  /** 1-based count of requests this worker has taken, this one included. */
+  seq: number;
+  method: string;
+  path: string;
+  route: string;
+  handler: HandlerInfo | null;
+  status: number;
+  outcome: RequestOutcome;
+  durationMs: number;
+  rssBeforeKiB?: number;
+  peakKiB?: number;
+  rssAfterKiB?: number;
+  vmSizeKiB?: number;
+  ussKiB?: number;
+  pssKiB?: number;
+  concurrent: number;
+  /** Exception type or the death cause, when the outcome is not "ok". */
+  error?: string;
+}
+
+export type WorkerEventName = "spawn" | "ready" | "recycle" | "crash" | "exit" | "boot-failed";
+
+export interface WorkerLine {
+  type: "worker";
+  t: number;
+  event: WorkerEventName;
+  worker: number;
+  /** 0 until the process exists. */
+  pid: number;
+  reason?: ExitReason;
+  /** Human words: "killed by signal 9 (SIGKILL) — out of memory?" */
+  detail?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  rssKiB?: number;
+  vmSizeKiB?: number;
+  stackLimitKiB?: number;
+  threadStackKiB?: number;
+}
+
+/** A timeline sample of one worker (pidusage, ~4 Hz). */
+export interface SampleLine {
+  type: "sample";
+  t: number;
+  worker: number;
+  pid: number;
+  rssKiB: number;
+  /** CPU percent of one core since the previous sample. */
+  cpu: number;
+}
+
+export interface StopLine {
+  type: "stop";
+  t: number;
+  reason: string;
+}
+
+export type RecordLine = StartLine | AppLine | RequestLine | WorkerLine | SampleLine | StopLine;
+
+// ---- Report (balloon profile --report, balloon report --json) ----
+
+export type RouteFlag = "balloon" | "inflates" | "leak";
+
+export interface RouteReport {
+  route: string;
+  method: string;
+  handler: HandlerInfo | null;
+  requests: number;
+  /** Requests that did not end "ok" (app error, worker died, timeout). */
+  errors: number;
+  /** Peak above the pre-request RSS. */
+  peakMiB: { median: number; max: number };
+  /** RSS after minus RSS before: on a worker's first call of the route, and per repeat call (median). */
+  retainedMiB: { first: number; perRequest: number };
+  durationMs: { median: number; max: number };
+  flags: RouteFlag[];
+  /** One sentence per flag saying why, in numbers. */
+  reasons: string[];
+}
+
+export interface WorkerReport {
+  id: number;
+  pid: number;
+  requests: number;
+  rssMiB: { start: number; max: number; end: number };
+  exit: { reason: ExitReason; detail: string } | null;
+}
+
+export interface Report {
+  version: number;
+  app: { target: string; cwd: string; python: string; framework: string; pythonVersion?: string; frameworkVersion?: string };
+  settings: Settings;
+  thresholds: Thresholds;
+  routes: RouteReport[];
+  workers: WorkerReport[];
+  totals: { requests: number; errors: number; durationSec: number };
+  /** Problems reading the recording (corrupt lines), with line numbers. */
+  warnings: string[];
+}
+
+/** Flag thresholds. Each is max(absolute MiB, fraction × the worker's baseline RSS). */
+export interface Thresholds {
+  balloonMiB: number;
+  balloonFraction: number;
+  inflateMiB: number;
+  inflateFraction: number;
+  leakMiB: number;
+  leakFraction: number;
+}

@@ -1,0 +1,212 @@
+// Every message between the supervisor (Node) and the Python shim.
+// profiler/shim/balloon_shim/protocol.py mirrors the frame codes and field names;
+// test/unit/protocol.test.mjs checks that the two agree.
+//
+// Transport: one Unix stream socket connection per Python process (worker or preload
+// master), to the supervisor's private socket (path in BALLOON_SOCKET, inside a 0700 dir).
+// Frame: u32 big-endian length of (type byte + payload), u8 type, payload.
+// JSON payloads are UTF-8. "JSON head + \n + body" payloads split at the first 0x0A
+// (JSON text never contains a raw newline).
+
+/** Frame type codes. Who sends each is in the comment. */
+export const Frame = {
+  /** supervisor → worker: a request. Payload: RequestHead JSON, "\n", body bytes. */
+  Request: 0x01,
+  /** supervisor → worker or master: finish in-flight requests, then exit. Payload: StopMessage JSON. */
+  Stop: 0x02,
+  /** supervisor → master (preload): fork one worker. Payload: ForkMessage JSON. */
+  Fork: 0x03,
+
+  /** worker → supervisor: app loaded, ready for requests. Payload: HelloMessage JSON. */
+  Hello: 0x10,
+  /** worker → supervisor: response status and headers (streamed responses). Payload: ResponseStart JSON. */
+  ResponseStart: 0x11,
+  /** worker → supervisor: a chunk of response body. Payload: u32 request id, bytes. */
+  Body: 0x12,
+  /** worker → supervisor: request finished (streamed responses). Payload: ResponseEnd JSON. */
+  ResponseEnd: 0x13,
+  /** worker → supervisor: whole response in one frame (the common case: the app returned a list).
+   * Payload: FullResponseHead JSON, "\n", body bytes. */
+  FullResponse: 0x14,
+  /** worker or master → supervisor: a log line (wsgi.errors, tracebacks). Payload: LogMessage JSON. */
+  Log: 0x15,
+  /** worker or master → supervisor: the app could not be loaded; the process exits with ExitCode.AppLoadError. Payload: FatalMessage JSON. */
+  Fatal: 0x16,
+  /** master → supervisor: the app is imported; the master is ready to fork. Payload: HelloMessage JSON (role "master"). */
+  MasterReady: 0x17,
+  /** master → supervisor: a worker was forked. Payload: ForkedMessage JSON. */
+  Forked: 0x18,
+  /** master → supervisor: a forked worker exited (the master reaps it). Payload: ChildExitMessage JSON. */
+  ChildExit: 0x19,
+} as const;
+export type FrameType = (typeof Frame)[keyof typeof Frame];
+
+/** Process exit codes of the shim (gunicorn's convention for boot failures). */
+export const ExitCode = {
+  Ok: 0,
+  /** Bad arguments or environment given to the shim (a supervisor bug, not the app's). */
+  Usage: 2,
+  /** The worker could not boot (socket, handshake). */
+  WorkerBootError: 3,
+  /** The app failed to import or is not a WSGI callable. */
+  AppLoadError: 4,
+  /** The supervisor went away (socket closed). */
+  SupervisorGone: 5,
+} as const;
+
+/** Environment variables the supervisor sets for every shim process. */
+export const ShimEnv = {
+  socket: "BALLOON_SOCKET",
+  /** JSON of ShimConfig. */
+  config: "BALLOON_CONFIG",
+  /** Worker id (decimal) for a worker spawned directly (no preload). */
+  workerId: "BALLOON_WORKER_ID",
+} as const;
+
+export type FrameworkName = "wsgi" | "django" | "flask" | "pyramid";
+
+/** What the shim needs to load and run the app. */
+export interface ShimConfig {
+  /** "module:callable" or a Django project directory (one holding manage.py). */
+  target: string;
+  framework: FrameworkName | "auto";
+  /** App directory: put first on sys.path, cwd of the process, base for relative handler files. */
+  cwd: string;
+  /** Threads per worker (1: handle requests on the main thread). */
+  threads: number;
+  /** RLIMIT_STACK soft limit and threading.stack_size(), in KiB; 0 leaves both alone. */
+  stackKiB: number;
+  /** Per-request memory accounting (clear_refs + /proc/self/status). Off only for benchmarks. */
+  accounting: boolean;
+  /** Read USS/PSS (smaps_rollup) after a request at most this often, in seconds; 0 = every request; < 0 never. */
+  pssIntervalSec: number;
+  /** Listening address the supervisor serves, for SERVER_NAME / SERVER_PORT. */
+  serverHost: string;
+  serverPort: number;
+}
+
+/** A request as the worker receives it. Header names keep the client's spelling. */
+export interface RequestHead {
+  id: number;
+  method: string;
+  /** Raw path, percent-encoded, without the query string. */
+  path: string;
+  /** Raw query string without "?", "" when none. */
+  query: string;
+  /** "HTTP/1.1" */
+  protocol: string;
+  headers: Array<[string, string]>;
+  remoteAddr: string;
+  remotePort: number;
+}
+
+export interface StopMessage {
+  reason: ExitReason;
+}
+
+export interface ForkMessage {
+  workerId: number;
+}
+
+export interface ForkedMessage {
+  workerId: number;
+  pid: number;
+}
+
+export interface ChildExitMessage {
+  pid: number;
+  /** Exit status when it exited, else null. */
+  exitCode: number | null;
+  /** Signal number when it was killed, else null. */
+  signal: number | null;
+}
+
+export interface AppInfo {
+  target: string;
+  framework: FrameworkName;
+  pythonVersion: string;
+  pythonExecutable: string;
+  /** Framework version, "" for plain WSGI. */
+  frameworkVersion: string;
+}
+
+/** Memory figures of a process, KiB, from /proc. */
+export interface MemorySnapshot {
+  rssKiB: number;
+  vmSizeKiB: number;
+  /** USS = Private_Clean + Private_Dirty, when smaps_rollup was read. */
+  ussKiB?: number;
+  pssKiB?: number;
+}
+
+export interface HelloMessage {
+  role: "worker" | "master";
+  workerId: number;
+  pid: number;
+  app: AppInfo;
+  memory: MemorySnapshot;
+  /** RLIMIT_STACK soft limit in KiB as the process sees it (-1 unlimited). */
+  stackLimitKiB: number;
+  /** threading.stack_size() in KiB (0 = platform default). */
+  threadStackKiB: number;
+}
+
+export interface HandlerInfo {
+  /** e.g. "views.user_detail", "UserView.get" */
+  qualname: string;
+  /** Source file relative to the app directory (absolute when outside it). */
+  file: string;
+  line: number;
+}
+
+/** What one request did in the worker. Memory figures are KiB; absent when accounting is off. */
+export interface RequestStats {
+  /** Route template ("/users/<int:uid>"), or the path with ids folded for plain WSGI. */
+  route: string;
+  handler: HandlerInfo | null;
+  rssBeforeKiB?: number;
+  /** VmHWM after the request, the high-water mark having been reset just before it. */
+  peakKiB?: number;
+  rssAfterKiB?: number;
+  vmSizeKiB?: number;
+  ussKiB?: number;
+  pssKiB?: number;
+  /** Requests running in this worker at the same time (threads > 1): memory is shared among them. */
+  concurrent: number;
+  /** Wall time in the worker, ms. */
+  durationMs: number;
+  /** The app raised: exception type and formatted traceback. */
+  error?: { type: string; traceback: string };
+}
+
+export interface ResponseStart {
+  id: number;
+  /** "200 OK" as the app gave it. */
+  status: string;
+  headers: Array<[string, string]>;
+}
+
+export interface ResponseEnd {
+  id: number;
+  stats: RequestStats;
+}
+
+export interface FullResponseHead extends ResponseStart {
+  stats: RequestStats;
+}
+
+export interface LogMessage {
+  level: "info" | "warning" | "error";
+  message: string;
+  /** Request it belongs to, when known. */
+  id?: number;
+}
+
+export interface FatalMessage {
+  stage: "import" | "boot";
+  message: string;
+  traceback: string;
+}
+
+/** Why a worker ended. */
+export type ExitReason = "max-requests" | "rss-limit" | "budget" | "crash" | "timeout" | "shutdown" | "scale-down";

@@ -151,6 +151,8 @@ export interface Report {
   app: { target: string; cwd: string; python: string; framework: string; pythonVersion?: string; frameworkVersion?: string };
   settings: Settings;
   thresholds: Thresholds;
+  /** The thresholds as applied to this run: each max(absolute, fraction × baseline). */
+  limits: FlagLimits;
   routes: RouteReport[];
   workers: WorkerReport[];
   totals: { requests: number; errors: number; durationSec: number };
@@ -166,4 +168,13 @@ export interface Thresholds {
   inflateFraction: number;
   leakMiB: number;
   leakFraction: number;
+}
+
+/** Thresholds resolved against the run's baseline (median over workers of RSS when ready). */
+export interface FlagLimits {
+  /** 0 when no worker reported a memory figure (accounting off): the absolute thresholds apply. */
+  baselineMiB: number;
+  balloonMiB: number;
+  inflateMiB: number;
+  leakMiB: number;
 }

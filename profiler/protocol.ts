@@ -204,6 +204,9 @@ export interface LogMessage {
 
 export interface FatalMessage {
   stage: "import" | "boot";
+  /** Who failed: the worker id (0 for the preload master) and pid. */
+  workerId: number;
+  pid: number;
   message: string;
   traceback: string;
 }

@@ -1,0 +1,105 @@
+// Per-worker summary: request count, RSS at start / max / end, how the worker ended,
+// and the baseline RSS the flag thresholds are scaled by.
+import type { RecordLine, WorkerLine, WorkerReport } from "./model";
+import type { ExitReason } from "./protocol";
+import { kibToMiB, round1 } from "./stats";
+
+interface WorkerTally {
+  id: number;
+  pid: number;
+  requests: number;
+  readyKiB: number | null;
+  /** First request's RSS before it ran (lowest seq), the baseline when "ready" had no figure. */
+  firstRequestKiB: { seq: number; kib: number } | null;
+  /** Earliest figure of any kind, the start when "ready" had none. */
+  earliest: { t: number; kib: number } | null;
+  latest: { t: number; kib: number } | null;
+  maxKiB: number;
+  exit: { reason: ExitReason; detail: string } | null;
+}
+
+export interface WorkerSummary {
+  workers: WorkerReport[];
+  /** Baseline RSS (MiB) of each worker that reported one: at "ready", else before its first request. */
+  baselinesMiB: number[];
+}
+
+/** A process is (worker id, pid): key by both so a reused id never merges two processes. */
+function workerKey(id: number, pid: number): string {
+  return `${id}/${pid}`;
+}
+
+function newTally(id: number, pid: number): WorkerTally {
+  return { id, pid, requests: 0, readyKiB: null, firstRequestKiB: null, earliest: null, latest: null, maxKiB: 0, exit: null };
+}
+
+function noteFigure(tally: WorkerTally, t: number, kib: number | undefined): void {
+  if (typeof kib !== "number" || !Number.isFinite(kib)) return;
+  tally.maxKiB = Math.max(tally.maxKiB, kib);
+  if (!tally.earliest || t < tally.earliest.t) tally.earliest = { t, kib };
+  if (!tally.latest || t >= tally.latest.t) tally.latest = { t, kib };
+}
+
+const ENDING_EVENTS: ReadonlySet<WorkerLine["event"]> = new Set(["recycle", "crash", "exit", "boot-failed"]);
+
+function exitOf(line: WorkerLine): { reason: ExitReason; detail: string } {
+  const fallback: ExitReason = line.event === "recycle" ? "max-requests" : line.event === "exit" ? "shutdown" : "crash";
+  const detail = line.detail ?? (line.event === "boot-failed" ? "failed to boot" : line.event);
+  return { reason: line.reason ?? fallback, detail };
+}
+
+export function summarizeWorkers(lines: readonly RecordLine[]): WorkerSummary {
+  const tallies = new Map<string, WorkerTally>();
+  const tallyOf = (id: number, pid: number): WorkerTally => {
+    const key = workerKey(id, pid);
+    let tally = tallies.get(key);
+    if (!tally) {
+      tally = newTally(id, pid);
+      tallies.set(key, tally);
+    }
+    return tally;
+  };
+
+  for (const line of lines) {
+    if (line.type === "worker") {
+      // pid 0: the process does not exist yet ("spawn"); nothing to attach figures to.
+      if (line.pid === 0) continue;
+      const tally = tallyOf(line.worker, line.pid);
+      noteFigure(tally, line.t, line.rssKiB);
+      if (line.event === "ready" && typeof line.rssKiB === "number") tally.readyKiB = line.rssKiB;
+      if (ENDING_EVENTS.has(line.event) && !tally.exit) tally.exit = exitOf(line);
+    } else if (line.type === "sample") {
+      noteFigure(tallyOf(line.worker, line.pid), line.t, line.rssKiB);
+    } else if (line.type === "request") {
+      const tally = tallyOf(line.worker, line.pid);
+      tally.requests += 1;
+      noteFigure(tally, line.t, line.rssBeforeKiB);
+      noteFigure(tally, line.t, line.peakKiB);
+      noteFigure(tally, line.t + line.durationMs, line.rssAfterKiB);
+      if (typeof line.rssBeforeKiB === "number" && (!tally.firstRequestKiB || line.seq < tally.firstRequestKiB.seq)) {
+        tally.firstRequestKiB = { seq: line.seq, kib: line.rssBeforeKiB };
+      }
+    }
+  }
+
+  const workers: WorkerReport[] = [];
+  const baselinesMiB: number[] = [];
+  for (const tally of tallies.values()) {
+    const startKiB = tally.readyKiB ?? tally.earliest?.kib ?? 0;
+    workers.push({
+      id: tally.id,
+      pid: tally.pid,
+      requests: tally.requests,
+      rssMiB: {
+        start: round1(kibToMiB(startKiB)),
+        max: round1(kibToMiB(tally.maxKiB)),
+        end: round1(kibToMiB(tally.latest?.kib ?? 0)),
+      },
+      exit: tally.exit,
+    });
+    const baselineKiB = tally.readyKiB ?? tally.firstRequestKiB?.kib;
+    if (baselineKiB !== undefined) baselinesMiB.push(kibToMiB(baselineKiB));
+  }
+  workers.sort((a, b) => a.id - b.id || a.pid - b.pid);
+  return { workers, baselinesMiB };
+}

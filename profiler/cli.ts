@@ -1,0 +1,90 @@
+// `balloon` command line: argument parsing only; the commands live in commands/.
+import { Command, CommanderError, Option } from "commander";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { profileCommand, RunFailure } from "./commands/profile";
+import { reportCommand } from "./commands/report";
+import { runCommand } from "./commands/run";
+import { OptionError } from "./options";
+
+/** The Python shim ships next to the bundle (dist/shim) or sits in the source tree. */
+function shimDir(): string {
+  const candidates = [join(__dirname, "shim"), join(__dirname, "..", "profiler", "shim"), join(__dirname, "..", "..", "profiler", "shim")];
+  return candidates.find((dir) => existsSync(join(dir, "balloon_shim", "__main__.py"))) ?? candidates[0];
+}
+
+function appOptions(command: Command): Command {
+  return command
+    .option("--app <target>", "module:callable, or a Django project directory (holding manage.py)")
+    .option("--cwd <dir>", "the app's directory (put on sys.path)", ".")
+    .option("--python <path>", "interpreter (default: $VIRTUAL_ENV, ./.venv, ./venv, a python3 that imports the framework, /usr/bin/python3)")
+    .option("--framework <name>", "auto | wsgi | django | flask | pyramid", "auto")
+    .option("--workers <n>", "fixed pool size (default 2)")
+    .option("--min-spare <n>", "dynamic pool: keep at least this many idle workers")
+    .option("--max-spare <n>", "dynamic pool: retire idle workers above this many")
+    .option("--max-workers <n>", "dynamic pool: never more workers than this")
+    .option("--threads <n>", "threads per worker (default 1)")
+    .option("--max-requests <n>", "recycle a worker after this many requests (0: never)")
+    .option("--max-requests-jitter <n>", "add 0..N to each worker's --max-requests")
+    .option("--reload-on-rss <MiB>", "recycle a worker after the request that took its RSS over this")
+    .option("--memory-budget <MiB>", "all workers together; over it the biggest idle worker retires")
+    .option("--timeout <seconds>", "answer 504 and replace the worker after this long (default 30, 0: never)")
+    .option("--stack-size <KiB>", "thread stack size: RLIMIT_STACK and threading.stack_size (default 512, 0: leave alone)")
+    .option("--preload", "import the app once and fork workers from it (copy-on-write)")
+    .option("--no-accounting", "skip per-request memory readings (for overhead measurements)")
+    .option("--queue <n>", "requests waiting for a worker before 503 (default 128)")
+    .option("--max-body <MiB>", "request body limit, 413 above it (default 10)")
+    .option("--pss-interval <seconds>", "read USS/PSS at most this often per worker (default 1, 0: every request, -1: never)")
+    .option("--record <file>", "append every request and worker event to this JSON-lines file");
+}
+
+function usageHint(command: Command): string {
+  return `usage: balloon ${command.name()} ${command.usage()} (balloon ${command.name()} --help for more)`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command("balloon")
+    .description("Which route inflates your Python web workers, by how much, and which settings fit your memory.")
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith("error:") ? `balloon: ${text}` : text) });
+  let action: Promise<void> = Promise.resolve();
+
+  const run = appOptions(program.command("run").description("serve the app on 127.0.0.1 under the profiling supervisor until Ctrl-C"))
+    .option("--port <port>", "port on 127.0.0.1 (0 picks a free one)", "8000")
+    .action((options) => (action = runCommand(options, shimDir())));
+  const profile = appOptions(program.command("profile").description("start the app, send a requests file, print the per-route table"))
+    .option("--requests <file>", "one request per line: METHOD PATH [xN]; # comments")
+    .option("--report <file>", "write the JSON report here")
+    .option("--concurrency <n>", "requests in flight at once (default: workers × threads)")
+    .option("--ready-timeout <seconds>", "give up if the workers are not up after this long (default 60)")
+    .addOption(new Option("--port <port>").default("0").hideHelp())
+    .action((options) => (action = profileCommand(options, shimDir())));
+  const report = program.command("report").description("print the per-route table of a recording")
+    .argument("<record>", "a recording written with --record")
+    .option("--json", "print the JSON report instead")
+    .action((record: string, options) => (action = Promise.resolve(reportCommand(record, options))));
+  for (const command of [run, profile, report]) command.exitOverride().showHelpAfterError(usageHint(command));
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    await action;
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    const command = [run, profile, report].find((c) => c.name() === argv[0]);
+    if (error instanceof OptionError) {
+      process.stderr.write(`balloon: ${error.message}\n${command ? usageHint(command) : ""}\n`);
+      return 2;
+    }
+    if (error instanceof RunFailure) {
+      process.stderr.write(`balloon: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`balloon: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,17 @@
+// `balloon report RECORD`: the per-route table (or the JSON report) of a recording.
+import { analyze } from "../analysis";
+import { readRecording } from "../record";
+import { toReportJson } from "../report/json";
+import { formatRouteTable, formatSummary, formatWorkerTable } from "../report/text";
+
+export function reportCommand(recordPath: string, options: { json?: boolean }): void {
+  const { lines, warnings } = readRecording(recordPath);
+  const report = analyze(lines, {}, warnings);
+  if (options.json) {
+    process.stdout.write(toReportJson(report));
+    return;
+  }
+  const color = Boolean(process.stdout.isTTY);
+  const width = process.stdout.columns;
+  process.stdout.write(`${formatRouteTable(report, { color, width })}\n${formatWorkerTable(report, { color, width })}\n${formatSummary(report, { color })}\n`);
+}

@@ -1,0 +1,190 @@
+// Starting Python processes and meeting them on the supervisor's private socket.
+//   direct: one `python -m balloon_shim worker` per worker (the app is imported in each)
+//   preload: one `python -m balloon_shim master` imports the app, then forks workers on demand
+// Processes connect back to a Unix socket inside a fresh 0700 directory; their first frame
+// says who they are (Hello, MasterReady or Fatal).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./protocol";
+import { FrameDecoder, encodeFrame } from "./wire";
+
+export interface LaunchOptions {
+  python: string;
+  /** Directory holding the balloon_shim package. */
+  shimDir: string;
+  config: ShimConfig;
+}
+
+export interface LauncherEvents {
+  /** A worker connected and loaded the app; frames after the Hello are in `leftover`. */
+  workerHello(hello: HelloMessage, socket: Socket, leftover: Buffer | null): void;
+  masterReady(hello: HelloMessage): void;
+  forked(message: ForkedMessage): void;
+  /** A process exited: for direct workers from Node, for forked ones from the master. */
+  processExit(workerId: number | null, pid: number, exitCode: number | null, signal: number | string | null): void;
+  fatal(message: FatalMessage): void;
+  /** A line a Python process wrote to stderr or sent as a Log frame. */
+  output(source: string, message: LogMessage): void;
+}
+
+/** Identifies the process on the other end of a new connection from its first frame. */
+function greet(socket: Socket, onFirst: (type: number, payload: Buffer, leftover: Buffer | null) => void): void {
+  const decoder = new FrameDecoder();
+  const onData = (chunk: Buffer): void => {
+    let frames;
+    try {
+      frames = decoder.push(chunk);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    if (frames.length === 0) return;
+    socket.off("data", onData);
+    socket.pause();
+    const [first, ...rest] = frames;
+    // Re-encode frames that came with the greeting so the next reader sees a clean stream.
+    const leftover = rest.length > 0 ? Buffer.concat(rest.map((f) => encodeFrame(f.type, f.payload))) : null;
+    onFirst(first.type, first.payload, leftover);
+    socket.resume();
+  };
+  socket.on("data", onData);
+  socket.on("error", () => undefined);
+}
+
+export class Launcher {
+  readonly socketDir: string;
+  readonly socketPath: string;
+  private server: Server | null = null;
+  private master: ChildProcess | null = null;
+  private masterSocket: Socket | null = null;
+  private readonly children = new Map<number, ChildProcess>();
+
+  constructor(private readonly options: LaunchOptions, private readonly events: LauncherEvents) {
+    this.socketDir = mkdtempSync(join(tmpdir(), "balloon-"));
+    this.socketPath = join(this.socketDir, "shim.sock");
+  }
+
+  async listen(): Promise<void> {
+    this.server = createServer((socket) => greet(socket, (type, payload, leftover) => this.onGreeting(socket, type, payload, leftover)));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once("error", reject);
+      this.server?.listen(this.socketPath, () => resolve());
+    });
+  }
+
+  private onGreeting(socket: Socket, type: number, payload: Buffer, leftover: Buffer | null): void {
+    const message = JSON.parse(payload.toString("utf8")) as unknown;
+    if (type === Frame.Hello) {
+      this.events.workerHello(message as HelloMessage, socket, leftover);
+    } else if (type === Frame.MasterReady) {
+      this.masterSocket = socket;
+      this.watchMaster(socket, leftover);
+      this.events.masterReady(message as HelloMessage);
+    } else if (type === Frame.Fatal) {
+      this.events.fatal(message as FatalMessage);
+      socket.end();
+    } else {
+      socket.destroy();
+    }
+  }
+
+  private watchMaster(socket: Socket, leftover: Buffer | null): void {
+    const decoder = new FrameDecoder();
+    const onData = (chunk: Buffer): void => {
+      for (const frame of decoder.push(chunk)) {
+        const message = JSON.parse(frame.payload.toString("utf8")) as unknown;
+        if (frame.type === Frame.Forked) this.events.forked(message as ForkedMessage);
+        else if (frame.type === Frame.ChildExit) {
+          const exit = message as ChildExitMessage;
+          this.events.processExit(null, exit.pid, exit.exitCode, exit.signal);
+        } else if (frame.type === Frame.Log) this.events.output("master", message as LogMessage);
+      }
+    };
+    socket.on("data", onData);
+    socket.on("close", () => {
+      if (this.masterSocket === socket) this.masterSocket = null;
+    });
+    if (leftover) onData(leftover);
+  }
+
+  private spawnShim(mode: "worker" | "master", workerId: number): ChildProcess {
+    const { python, shimDir, config } = this.options;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PYTHONPATH: [shimDir, process.env.PYTHONPATH].filter(Boolean).join(":"),
+      PYTHONUNBUFFERED: "1",
+      [ShimEnv.socket]: this.socketPath,
+      [ShimEnv.config]: JSON.stringify(config),
+      [ShimEnv.workerId]: String(workerId),
+    };
+    const child = spawn(python, ["-m", "balloon_shim", mode], { cwd: config.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const source = mode === "master" ? "master" : `worker ${workerId}`;
+    const forward = (level: LogMessage["level"]) => (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (line.trim()) this.events.output(source, { level, message: line });
+      }
+    };
+    child.stdout?.on("data", forward("info"));
+    child.stderr?.on("data", forward("warning"));
+    child.on("error", (error) => this.events.output(source, { level: "error", message: `cannot start ${python}: ${error.message}` }));
+    return child;
+  }
+
+  /** Direct mode: a new Python process for this worker. Returns its pid (0 if it could not start). */
+  spawnWorker(workerId: number): number {
+    const child = this.spawnShim("worker", workerId);
+    const pid = child.pid ?? 0;
+    if (pid) this.children.set(pid, child);
+    child.on("exit", (code, signal) => {
+      this.children.delete(pid);
+      this.events.processExit(workerId, pid, code, signal);
+    });
+    if (!pid) child.once("error", () => this.events.processExit(workerId, 0, null, null));
+    return pid;
+  }
+
+  startMaster(): void {
+    const child = this.spawnShim("master", 0);
+    this.master = child;
+    const pid = child.pid ?? 0;
+    child.on("exit", (code, signal) => {
+      if (this.master === child) this.master = null;
+      this.events.processExit(0, pid, code, signal);
+    });
+    if (!pid) child.once("error", () => this.events.processExit(0, 0, null, null));
+  }
+
+  get masterAlive(): boolean {
+    return this.master !== null && this.master.exitCode === null && this.master.signalCode === null;
+  }
+
+  get masterConnected(): boolean {
+    return this.masterSocket !== null;
+  }
+
+  /** Preload mode: asks the master to fork a worker. */
+  fork(workerId: number): boolean {
+    if (!this.masterSocket) return false;
+    this.masterSocket.write(encodeFrame(Frame.Fork, JSON.stringify({ workerId })));
+    return true;
+  }
+
+  stopMaster(): void {
+    this.masterSocket?.write(encodeFrame(Frame.Stop, JSON.stringify({ reason: "shutdown" })));
+  }
+
+  /** Every process Node itself started and that still runs. */
+  get ownProcesses(): ChildProcess[] {
+    const all = [...this.children.values()];
+    if (this.master) all.push(this.master);
+    return all.filter((child) => child.exitCode === null && child.signalCode === null);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    rmSync(this.socketDir, { recursive: true, force: true });
+  }
+}

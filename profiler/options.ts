@@ -1,0 +1,98 @@
+// Command-line values → validated Settings. Pure: every check says which option is wrong.
+import type { Settings } from "./model";
+import type { FrameworkName } from "./protocol";
+
+export class OptionError extends Error {}
+
+/** What commander hands over (strings, as typed; undefined when absent). */
+export interface RawPoolOptions {
+  workers?: string;
+  minSpare?: string;
+  maxSpare?: string;
+  maxWorkers?: string;
+  threads?: string;
+  maxRequests?: string;
+  maxRequestsJitter?: string;
+  reloadOnRss?: string;
+  memoryBudget?: string;
+  timeout?: string;
+  stackSize?: string;
+  preload?: boolean;
+  accounting?: boolean;
+  queue?: string;
+  maxBody?: string;
+  pssInterval?: string;
+}
+
+export const DEFAULTS = {
+  workers: 2,
+  minSpare: 1,
+  maxSpare: 3,
+  maxWorkers: 8,
+  threads: 1,
+  timeoutSec: 30,
+  stackKiB: 512,
+  queueSize: 128,
+  maxBodyMiB: 10,
+  pssIntervalSec: 1,
+} as const;
+
+function number(raw: string | undefined, option: string, fallback: number, min: number, max: number, integer = true): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new OptionError(`${option} needs ${integer ? "a whole number" : "a number"}, got "${raw}"`);
+  }
+  if (value < min || value > max) throw new OptionError(`${option} must be between ${min} and ${max}, got ${raw}`);
+  return value;
+}
+
+export function toSettings(raw: RawPoolOptions): Settings {
+  const dynamic = raw.minSpare !== undefined || raw.maxSpare !== undefined || raw.maxWorkers !== undefined;
+  if (dynamic && raw.workers !== undefined) {
+    throw new OptionError("use either --workers N (fixed pool) or --min-spare/--max-spare/--max-workers (dynamic pool), not both");
+  }
+  const workers = dynamic ? null : number(raw.workers, "--workers", DEFAULTS.workers, 1, 256);
+  const maxWorkers = number(raw.maxWorkers, "--max-workers", dynamic ? DEFAULTS.maxWorkers : (workers as number), 1, 256);
+  const minSpare = dynamic ? number(raw.minSpare, "--min-spare", Math.min(DEFAULTS.minSpare, maxWorkers), 0, 256) : null;
+  const maxSpare = dynamic ? number(raw.maxSpare, "--max-spare", Math.max(minSpare as number, Math.min(DEFAULTS.maxSpare, maxWorkers)), 1, 256) : null;
+  if (minSpare !== null && maxSpare !== null && minSpare > maxSpare) {
+    throw new OptionError(`--min-spare (${minSpare}) must not exceed --max-spare (${maxSpare})`);
+  }
+  if (minSpare !== null && minSpare > maxWorkers) throw new OptionError(`--min-spare (${minSpare}) must not exceed --max-workers (${maxWorkers})`);
+  return {
+    workers,
+    minSpare,
+    maxSpare,
+    maxWorkers,
+    threads: number(raw.threads, "--threads", DEFAULTS.threads, 1, 256),
+    maxRequests: number(raw.maxRequests, "--max-requests", 0, 0, 1e9),
+    maxRequestsJitter: number(raw.maxRequestsJitter, "--max-requests-jitter", 0, 0, 1e9),
+    reloadOnRssMiB: number(raw.reloadOnRss, "--reload-on-rss", 0, 0, 1e7),
+    memoryBudgetMiB: number(raw.memoryBudget, "--memory-budget", 0, 0, 1e7),
+    timeoutSec: number(raw.timeout, "--timeout", DEFAULTS.timeoutSec, 0, 86_400, false),
+    stackKiB: number(raw.stackSize, "--stack-size", DEFAULTS.stackKiB, 0, 1_048_576),
+    preload: raw.preload ?? false,
+    accounting: raw.accounting ?? true,
+    queueSize: number(raw.queue, "--queue", DEFAULTS.queueSize, 0, 1e6),
+    maxBodyMiB: number(raw.maxBody, "--max-body", DEFAULTS.maxBodyMiB, 0, 1e5, false),
+    pssIntervalSec: number(raw.pssInterval, "--pss-interval", DEFAULTS.pssIntervalSec, -1, 86_400, false),
+  };
+}
+
+const FRAMEWORKS = ["auto", "wsgi", "django", "flask", "pyramid"] as const;
+
+export function toFramework(raw: string | undefined): FrameworkName | "auto" {
+  const value = raw ?? "auto";
+  if (!(FRAMEWORKS as readonly string[]).includes(value)) {
+    throw new OptionError(`--framework must be one of ${FRAMEWORKS.join(", ")}, got "${value}"`);
+  }
+  return value as FrameworkName | "auto";
+}
+
+/** Stack sizes under 64 KiB crash CPython at import; above that the user knows best. */
+export function checkStack(settings: Settings): void {
+  if (settings.stackKiB !== 0 && settings.stackKiB < 64) {
+    throw new OptionError(`--stack-size ${settings.stackKiB} KiB is too small for Python (64 KiB at least, 0 leaves it alone)`);
+  }
+}

@@ -1,0 +1,101 @@
+// A supervisor run with its recording: the start line, lines kept in memory for analysis,
+// the optional file, and log lines on stderr. Shared by `balloon run` and `balloon profile`.
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { analyze } from "./analysis";
+import type { RecordLine, Report, RunInfo, Settings } from "./model";
+import { RECORD_VERSION } from "./model";
+import { OptionError, checkStack, toFramework, toSettings, type RawPoolOptions } from "./options";
+import type { FatalMessage, LogMessage } from "./protocol";
+import { choosePython, guessFramework } from "./python";
+import { RecordWriter } from "./record";
+import { Supervisor } from "./supervisor";
+
+export interface AppOptions extends RawPoolOptions {
+  app?: string;
+  cwd?: string;
+  python?: string;
+  framework?: string;
+  record?: string;
+  port?: string;
+}
+
+export interface SessionPlan {
+  run: RunInfo;
+  settings: Settings;
+  port: number;
+  recordPath: string | null;
+  pythonWhy: string;
+}
+
+/** Checks everything that can be checked before a process starts. Throws OptionError. */
+export function planSession(options: AppOptions): SessionPlan {
+  if (!options.app) throw new OptionError("missing --app TARGET (module:callable, or a Django project directory)");
+  const cwd = resolve(options.cwd ?? ".");
+  if (!existsSync(cwd) || !statSync(cwd).isDirectory()) throw new OptionError(`--cwd ${cwd}: no such directory`);
+  const target = options.app;
+  if (!target.includes(":")) {
+    const dir = join(cwd, target);
+    if (!existsSync(join(dir, "manage.py"))) {
+      throw new OptionError(`--app ${target}: expected module:callable, or a Django project directory holding manage.py`);
+    }
+  }
+  const framework = toFramework(options.framework);
+  const settings = toSettings(options);
+  checkStack(settings);
+  const port = options.port === undefined ? 8000 : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionError(`--port needs 0-65535, got "${options.port}"`);
+  const choice = choosePython(options.python, cwd, framework === "auto" ? guessFramework(target, cwd) : framework);
+  return {
+    run: { target, cwd, python: choice.python, framework },
+    settings,
+    port,
+    recordPath: options.record ? resolve(options.record) : null,
+    pythonWhy: choice.why,
+  };
+}
+
+export interface SessionHooks {
+  log?(source: string, message: LogMessage): void;
+  bootFailed?(fatal: FatalMessage): void;
+  line?(line: RecordLine): void;
+}
+
+export class Session {
+  readonly lines: RecordLine[] = [];
+  readonly supervisor: Supervisor;
+  private readonly writer: RecordWriter | null;
+
+  constructor(readonly plan: SessionPlan, shimDir: string, hooks: SessionHooks = {}) {
+    this.writer = plan.recordPath ? new RecordWriter(plan.recordPath) : null;
+    const record = (line: RecordLine): void => {
+      this.lines.push(line);
+      this.writer?.write(line);
+      hooks.line?.(line);
+    };
+    record({ type: "start", version: RECORD_VERSION, t: Date.now(), run: plan.run, settings: plan.settings });
+    this.supervisor = new Supervisor({
+      settings: plan.settings,
+      run: plan.run,
+      shimDir,
+      port: plan.port,
+      record,
+      log: hooks.log ?? printLog,
+      bootFailed: hooks.bootFailed,
+    });
+  }
+
+  report(): Report {
+    return analyze(this.lines);
+  }
+
+  async stop(reason: string): Promise<void> {
+    await this.supervisor.stop(reason, this.plan.settings.timeoutSec > 0 ? Math.min(this.plan.settings.timeoutSec, 30) : 30);
+    this.writer?.close();
+  }
+}
+
+export function printLog(source: string, message: LogMessage): void {
+  const text = message.message.replace(/\n/g, `\n[balloon] ${source}: `);
+  process.stderr.write(`[balloon] ${source}: ${text}\n`);
+}

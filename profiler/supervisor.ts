@@ -1,0 +1,459 @@
+// The arbiter: accepts requests, queues them, hands one to each free worker, kills the
+// ones that time out, recycles by request count, RSS and the memory budget, keeps the pool
+// at size, reaps, samples memory, and records all of it.
+import type { Socket } from "node:net";
+import { describeExit, signalName } from "./exitcause";
+import type { Exchange } from "./exchange";
+import { HttpFront } from "./http";
+import { Launcher } from "./launcher";
+import type { RecordLine, RequestOutcome, RunInfo, Settings } from "./model";
+import { bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "./pool";
+import type { ExitReason, FatalMessage, HelloMessage, LogMessage, RequestStats, ShimConfig } from "./protocol";
+import { Sampler, type ProcessReader } from "./sampler";
+import { Worker, type WorkerEvents } from "./worker";
+
+export interface SupervisorOptions {
+  settings: Settings;
+  run: RunInfo;
+  shimDir: string;
+  port: number;
+  record(line: RecordLine): void;
+  log(source: string, message: LogMessage): void;
+  /** The app failed to load (import error): the CLI decides whether to go on retrying. */
+  bootFailed?(fatal: FatalMessage): void;
+  now?: () => number;
+  random?: () => number;
+  readProcesses?: ProcessReader;
+  sampleIntervalMs?: number;
+}
+
+/** How long a dead worker's exit status may lag behind its socket closing. */
+const EXIT_STATUS_WAIT_MS = 1000;
+
+export class Supervisor implements WorkerEvents {
+  private readonly workers = new Map<number, Worker>();
+  private readonly queue: Exchange[] = [];
+  private readonly launcher: Launcher;
+  private readonly http: HttpFront;
+  private readonly sampler: Sampler;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private nextWorkerId = 1;
+  private bootFailures = 0;
+  private nextSpawnAt = 0;
+  private lastFatal: FatalMessage | null = null;
+  private appRecorded = false;
+  private shuttingDown = false;
+  private tick: NodeJS.Timeout | null = null;
+  private readonly exitWaiters = new Set<() => void>();
+  port = 0;
+
+  constructor(private readonly options: SupervisorOptions) {
+    const { settings, run } = options;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    const config: ShimConfig = {
+      target: run.target,
+      framework: run.framework as ShimConfig["framework"],
+      cwd: run.cwd,
+      threads: settings.threads,
+      stackKiB: settings.stackKiB,
+      accounting: settings.accounting,
+      pssIntervalSec: settings.pssIntervalSec,
+      serverHost: "127.0.0.1",
+      serverPort: options.port,
+    };
+    this.launcher = new Launcher({ python: run.python, shimDir: options.shimDir, config }, {
+      workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
+      masterReady: (hello) => this.onMasterReady(hello),
+      forked: ({ workerId, pid }) => {
+        const worker = this.workers.get(workerId);
+        if (worker && worker.pid === 0) worker.pid = pid;
+      },
+      processExit: (workerId, pid, exitCode, signal) => this.onProcessExit(workerId, pid, exitCode, signal),
+      fatal: (fatal) => this.onFatal(fatal),
+      output: (source, message) => options.log(source, message),
+    });
+    this.http = new HttpFront({
+      port: options.port,
+      maxBodyBytes: settings.maxBodyMiB * 1024 * 1024,
+      submit: (exchange) => this.submit(exchange),
+      log: (level, message) => options.log("http", { level, message }),
+    });
+    this.sampler = new Sampler(
+      options.sampleIntervalMs ?? 250,
+      () => [...this.workers.values()].filter((w) => w.pid > 0 && w.live).map((w) => w.pid),
+      (samples) => this.onSamples(samples),
+      options.readProcesses,
+    );
+  }
+
+  async start(): Promise<number> {
+    await this.launcher.listen();
+    this.port = await this.http.listen();
+    if (this.options.settings.preload) this.launcher.startMaster();
+    this.maintainPool();
+    this.tick = setInterval(() => this.onTick(), 200);
+    this.sampler.start();
+    return this.port;
+  }
+
+  // ---- requests ----
+
+  private submit(exchange: Exchange): void {
+    if (this.shuttingDown) {
+      exchange.sink.fail(503, "Service Unavailable: shutting down");
+      return;
+    }
+    const worker = this.freeWorker();
+    if (worker) {
+      this.dispatch(worker, exchange);
+    } else if (this.queue.length >= this.options.settings.queueSize) {
+      exchange.sink.fail(503, `Service Unavailable: all workers busy and ${this.queue.length} requests queued (--queue)`);
+    } else {
+      this.queue.push(exchange);
+      this.maintainPool();
+    }
+  }
+
+  private freeWorker(): Worker | null {
+    const threads = this.options.settings.threads;
+    let best: Worker | null = null;
+    for (const worker of this.workers.values()) {
+      if (worker.state !== "idle" && worker.state !== "busy") continue;
+      if (worker.inflight.size >= threads) continue;
+      if (!best || worker.inflight.size < best.inflight.size) best = worker;
+      if (worker.inflight.size === 0) break;
+    }
+    return best;
+  }
+
+  private dispatch(worker: Worker, exchange: Exchange): void {
+    exchange.startedAt = this.now();
+    const timeout = this.options.settings.timeoutSec;
+    exchange.deadline = timeout > 0 ? performance.now() + timeout * 1000 : 0;
+    worker.send(exchange);
+  }
+
+  private drainQueue(): void {
+    while (this.queue.length > 0) {
+      const worker = this.freeWorker();
+      if (!worker) return;
+      const exchange = this.queue.shift() as Exchange;
+      if (exchange.sink.clientGone) continue; // nobody waits for it any more
+      this.dispatch(worker, exchange);
+    }
+  }
+
+  finished(worker: Worker, exchange: Exchange, stats: RequestStats): void {
+    const outcome: RequestOutcome = exchange.sink.clientGone ? "client-gone" : stats.error ? "app-error" : "ok";
+    this.recordRequest(worker, exchange, outcome, stats, stats.error?.type);
+    if (stats.error) {
+      this.options.log(`worker ${worker.id}`, { level: "error", message: `${exchange.head.method} ${exchange.head.path}: ${stats.error.traceback.trimEnd()}` });
+    }
+    const { maxRequests, reloadOnRssMiB } = this.options.settings;
+    const recycle = maxRequests > 0 || reloadOnRssMiB > 0 ? recycleReason(worker.requests, worker.requestLimit, stats.rssAfterKiB, reloadOnRssMiB) : null;
+    if (recycle) this.retire(worker, recycle.reason, recycle.detail);
+    if (worker.state === "draining" && worker.inflight.size === 0) worker.stop(worker.retireReason ?? "shutdown");
+    this.enforceBudget();
+    this.drainQueue();
+  }
+
+  private recordRequest(worker: Worker, exchange: Exchange, outcome: RequestOutcome, stats: Partial<RequestStats>, error?: string): void {
+    const { head } = exchange;
+    this.options.record({
+      type: "request",
+      t: exchange.startedAt,
+      worker: worker.id,
+      pid: worker.pid,
+      seq: worker.requests,
+      method: head.method,
+      path: head.path,
+      route: stats.route ?? head.path,
+      handler: stats.handler ?? null,
+      status: exchange.status,
+      outcome,
+      durationMs: stats.durationMs ?? Math.round(this.now() - exchange.startedAt),
+      rssBeforeKiB: stats.rssBeforeKiB,
+      peakKiB: stats.peakKiB,
+      rssAfterKiB: stats.rssAfterKiB,
+      vmSizeKiB: stats.vmSizeKiB,
+      ussKiB: stats.ussKiB,
+      pssKiB: stats.pssKiB,
+      concurrent: stats.concurrent ?? 1,
+      error,
+    });
+  }
+
+  // ---- pool ----
+
+  private maintainPool(): void {
+    if (this.shuttingDown) return;
+    const view = { starting: 0, idle: 0, busy: 0, queued: this.queue.length };
+    for (const worker of this.workers.values()) {
+      if (worker.state === "starting") view.starting += 1;
+      else if (worker.state === "idle") view.idle += 1;
+      else if (worker.state === "busy") view.busy += 1;
+    }
+    const { settings } = this.options;
+    const decision = decidePool(view, {
+      workers: settings.workers,
+      minSpare: settings.minSpare ?? 1,
+      maxSpare: settings.maxSpare ?? 1,
+      maxWorkers: settings.maxWorkers,
+    });
+    if (decision.spawn > 0 && this.now() >= this.nextSpawnAt) {
+      for (let i = 0; i < decision.spawn; i++) this.spawnWorker();
+    }
+    for (let i = 0; i < decision.retireIdle; i++) {
+      const idle = [...this.workers.values()].find((w) => w.state === "idle");
+      if (idle) this.retire(idle, "scale-down", `more than ${settings.maxSpare} idle workers (--max-spare)`);
+    }
+  }
+
+  private spawnWorker(): void {
+    const { settings } = this.options;
+    const worker = new Worker(this.nextWorkerId++, requestLimit(settings.maxRequests, settings.maxRequestsJitter, this.random), this, this.now());
+    this.workers.set(worker.id, worker);
+    if (settings.preload) {
+      if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.launcher.startMaster();
+      this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
+    } else {
+      worker.pid = this.launcher.spawnWorker(worker.id);
+    }
+    this.options.record({ type: "worker", t: this.now(), event: "spawn", worker: worker.id, pid: worker.pid });
+  }
+
+  private onMasterReady(hello: HelloMessage): void {
+    this.recordApp(hello);
+    for (const worker of this.workers.values()) {
+      if (worker.state === "starting" && worker.pid === 0) this.launcher.fork(worker.id);
+    }
+  }
+
+  private recordApp(hello: HelloMessage): void {
+    if (this.appRecorded) return;
+    this.appRecorded = true;
+    this.options.record({ type: "app", t: this.now(), app: hello.app });
+  }
+
+  private onWorkerHello(hello: HelloMessage, socket: Socket, leftover: Buffer | null): void {
+    const worker = this.workers.get(hello.workerId);
+    if (!worker || worker.state !== "starting") {
+      socket.destroy();
+      return;
+    }
+    worker.attach(socket, hello, leftover);
+  }
+
+  ready(worker: Worker, hello: HelloMessage): void {
+    this.bootFailures = 0;
+    this.lastFatal = null;
+    this.recordApp(hello);
+    this.options.record({
+      type: "worker", t: this.now(), event: "ready", worker: worker.id, pid: worker.pid,
+      rssKiB: hello.memory.rssKiB, vmSizeKiB: hello.memory.vmSizeKiB,
+      stackLimitKiB: hello.stackLimitKiB, threadStackKiB: hello.threadStackKiB,
+    });
+    if (this.shuttingDown) {
+      worker.stop("shutdown");
+      return;
+    }
+    this.maintainPool(); // a dynamic pool may now be over its spare count
+    this.drainQueue();
+  }
+
+  private retire(worker: Worker, reason: ExitReason, detail: string): void {
+    if (!worker.serving) return;
+    worker.retireReason = reason;
+    worker.retireDetail = detail;
+    worker.setState("draining");
+    this.options.record({ type: "worker", t: this.now(), event: "recycle", worker: worker.id, pid: worker.pid, reason, detail, rssKiB: worker.rssKiB });
+    this.maintainPool(); // the replacement starts before the old one leaves
+    if (worker.inflight.size === 0) worker.stop(reason);
+  }
+
+  private enforceBudget(): void {
+    const budgetMiB = this.options.settings.memoryBudgetMiB;
+    if (budgetMiB <= 0) return;
+    const live = [...this.workers.values()].filter((w) => w.live);
+    if (live.some((w) => w.retireReason === "budget")) return; // one at a time: wait for it to leave
+    const victimId = pickBudgetVictim(live.map((w) => ({ id: w.id, rssKiB: w.rssKiB, idle: w.state === "idle" })), budgetMiB * 1024);
+    if (victimId === null) return;
+    const victim = this.workers.get(victimId) as Worker;
+    const total = live.reduce((sum, w) => sum + w.rssKiB, 0);
+    this.retire(victim, "budget", `workers hold ${(total / 1024).toFixed(1)} MiB, over --memory-budget ${budgetMiB} MiB; this one held ${(victim.rssKiB / 1024).toFixed(1)} MiB`);
+  }
+
+  // ---- faults ----
+
+  private onFatal(fatal: FatalMessage): void {
+    this.lastFatal = fatal;
+    this.bootFailures += 1;
+    this.nextSpawnAt = this.now() + bootBackoffMs(this.bootFailures);
+    const who = fatal.workerId === 0 ? "the preload master" : `worker ${fatal.workerId}`;
+    this.options.log(who, { level: "error", message: `the app failed to load: ${fatal.message}\n${fatal.traceback.trimEnd()}` });
+    this.options.record({ type: "worker", t: this.now(), event: "boot-failed", worker: fatal.workerId, pid: fatal.pid, detail: fatal.message });
+    this.options.bootFailed?.(fatal);
+    if (!this.freeWorker()) {
+      for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, `Service Unavailable: the app failed to load: ${fatal.message}`);
+    }
+  }
+
+  log(worker: Worker, message: LogMessage): void {
+    this.options.log(`worker ${worker.id}`, message);
+  }
+
+  disconnected(worker: Worker): void {
+    if (!worker.live) return;
+    // Give the exit status a moment to arrive so the 502 can say how the worker died.
+    setTimeout(() => this.finalize(worker, "lost its connection to the supervisor", null, null), EXIT_STATUS_WAIT_MS).unref();
+  }
+
+  private onProcessExit(workerId: number | null, pid: number, exitCode: number | null, signal: number | string | null): void {
+    if (workerId === 0) {
+      // The preload master: its workers die with it (PDEATHSIG). Start another unless stopping.
+      if (!this.shuttingDown) {
+        if (exitCode !== 4) this.options.log("master", { level: "error", message: `the preload master (pid ${pid}) ${describeExit(exitCode, signal)}` });
+        // Workers it never forked will not come: count them gone so the pool asks again
+        // (spawning a new master) once the boot backoff allows.
+        for (const worker of [...this.workers.values()]) {
+          if (worker.pid === 0) this.finalize(worker, `was never forked: the preload master ${describeExit(exitCode, signal)}`, exitCode, signal);
+        }
+      }
+      for (const notify of this.exitWaiters) notify();
+      return;
+    }
+    const worker = workerId !== null ? this.workers.get(workerId) : [...this.workers.values()].find((w) => w.pid === pid);
+    if (worker) this.finalize(worker, describeExit(exitCode, signal), exitCode, signal);
+    for (const notify of this.exitWaiters) notify();
+  }
+
+  /** The worker's process is gone: answer what it held, record why, keep the pool whole. */
+  private finalize(worker: Worker, cause: string, exitCode: number | null, signal: number | string | null): void {
+    if (!worker.live) return;
+    const wasStarting = worker.state === "starting";
+    const clean = exitCode === 0 && worker.retireReason !== null;
+    const reason: ExitReason = worker.killedFor ?? (clean ? (worker.retireReason as ExitReason) : this.shuttingDown ? "shutdown" : "crash");
+    worker.setState("exited");
+    this.workers.delete(worker.id);
+    worker.socket?.destroy();
+    const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
+    for (const exchange of worker.inflight.values()) {
+      if (exchange.headersSent) exchange.sink.abort();
+      else exchange.sink.fail(502, `Bad Gateway: ${who} ${cause}`);
+      exchange.status = 502;
+      this.recordRequest(worker, exchange, "worker-died", {}, cause);
+    }
+    worker.inflight.clear();
+    const crashed = reason === "crash";
+    const detail = crashed ? cause : worker.retireDetail || cause;
+    this.options.record({
+      type: "worker", t: this.now(), event: crashed ? "crash" : "exit", worker: worker.id, pid: worker.pid,
+      reason, detail, exitCode, signal: signalName(signal), rssKiB: worker.rssKiB,
+    });
+    if (crashed && exitCode !== 4) this.options.log(who, { level: "error", message: cause });
+    if (wasStarting && crashed && !this.lastFatal) {
+      this.bootFailures += 1;
+      this.nextSpawnAt = this.now() + bootBackoffMs(this.bootFailures);
+    }
+    this.maintainPool();
+    this.drainQueue();
+  }
+
+  private onTick(): void {
+    const now = performance.now();
+    for (const worker of this.workers.values()) {
+      for (const exchange of worker.inflight.values()) {
+        if (exchange.deadline > 0 && now > exchange.deadline) this.killForTimeout(worker, exchange);
+      }
+    }
+    this.maintainPool();
+    this.drainQueue();
+  }
+
+  private killForTimeout(worker: Worker, exchange: Exchange): void {
+    const timeout = this.options.settings.timeoutSec;
+    worker.inflight.delete(exchange.head.id);
+    exchange.sink.fail(504, `Gateway Timeout: the handler ran over ${timeout} s (--timeout); worker ${worker.id} (pid ${worker.pid}) was killed and replaced`);
+    exchange.status = 504;
+    this.recordRequest(worker, exchange, "timeout", {}, `ran over ${timeout} s`);
+    if (worker.killedFor) return;
+    worker.killedFor = "timeout";
+    worker.retireDetail = `a request ran over ${timeout} s: ${exchange.head.method} ${exchange.head.path}`;
+    this.options.log(`worker ${worker.id}`, { level: "error", message: `${exchange.head.method} ${exchange.head.path} ran over ${timeout} s; killing pid ${worker.pid}` });
+    if (worker.serving) worker.setState("draining");
+    this.maintainPool();
+    this.killPid(worker.pid);
+  }
+
+  private killPid(pid: number): void {
+    if (pid <= 0) return;
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+
+  private onSamples(samples: Array<{ pid: number; rssKiB: number; cpu: number }>): void {
+    const byPid = new Map(samples.map((s) => [s.pid, s]));
+    const t = this.now();
+    for (const worker of this.workers.values()) {
+      const sample = byPid.get(worker.pid);
+      if (!sample) continue;
+      worker.rssKiB = sample.rssKiB;
+      this.options.record({ type: "sample", t, worker: worker.id, pid: worker.pid, rssKiB: sample.rssKiB, cpu: sample.cpu });
+    }
+    this.enforceBudget();
+  }
+
+  // ---- shutdown ----
+
+  /** Workers that are up and taking requests. */
+  get readyWorkers(): number {
+    return [...this.workers.values()].filter((w) => w.state === "idle" || w.state === "busy").length;
+  }
+
+  get lastBootFailure(): FatalMessage | null {
+    return this.lastFatal;
+  }
+
+  /** Graceful stop: no new requests, in-flight ones finish (up to graceSec), every child reaped. */
+  async stop(reason: string, graceSec = 10): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, "Service Unavailable: shutting down");
+    const httpClosed = this.http.close();
+    await this.waitFor(() => [...this.workers.values()].every((w) => w.inflight.size === 0), graceSec * 1000);
+    for (const worker of this.workers.values()) worker.stop("shutdown");
+    this.launcher.stopMaster();
+    await this.waitFor(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 3000);
+    for (const worker of this.workers.values()) this.killPid(worker.pid);
+    for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
+    await this.waitFor(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 2000);
+    for (const worker of [...this.workers.values()]) this.finalize(worker, "killed at shutdown", null, "SIGKILL");
+    if (this.tick) clearInterval(this.tick);
+    this.sampler.stop();
+    this.http.closeAll();
+    await httpClosed;
+    await this.launcher.close();
+    this.options.record({ type: "stop", t: this.now(), reason });
+  }
+
+  private waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const deadline = performance.now() + timeoutMs;
+      const check = (): void => {
+        if (done() || performance.now() > deadline) {
+          this.exitWaiters.delete(check);
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(check, 50);
+      this.exitWaiters.add(check);
+      check();
+    });
+  }
+}

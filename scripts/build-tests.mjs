@@ -1,0 +1,28 @@
+// Compiles every profiler/**/*.ts to CommonJS in out/test-build for the unit tests
+// (test/unit/*.test.mjs import "../../out/test-build/<module>.js"). One file per module, not
+// bundled: CJS keeps the sources' extensionless relative imports working, and esbuild's
+// export annotations let Node's ESM loader see named exports.
+import { build } from "esbuild";
+import { readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(root, "out/test-build");
+
+const entryPoints = readdirSync(join(root, "profiler"), { recursive: true, withFileTypes: true })
+  .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts"))
+  .map((entry) => join(entry.parentPath, entry.name));
+
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  entryPoints,
+  outdir,
+  outbase: join(root, "profiler"),
+  platform: "node",
+  format: "cjs",
+  bundle: false,
+  target: "node20",
+  sourcemap: "inline",
+  logLevel: "warning",
+});

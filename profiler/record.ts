@@ -21,7 +21,8 @@ export class RecordWriter {
     private readonly options: RecordWriterOptions = {},
   ) {
     try {
-      this.fd = fs.openSync(path, "a");
+      // A new run starts a new recording: two runs in one file would mix their workers.
+      this.fd = fs.openSync(path, "w");
     } catch (error) {
       throw new Error(`cannot write the recording ${path}: ${describeError(error)}`);
     }

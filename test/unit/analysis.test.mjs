@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { analyze, DEFAULT_THRESHOLDS } from "../../out/test-build/analysis.js";
-import { noise, Simulation } from "./fixture-recording.mjs";
+import { noise, Simulation } from "./helpers/recording.mjs";
 
 const routeOf = (report, route, method = "GET") => {
   const found = report.routes.find((r) => r.route === route && r.method === method);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as nextTick } from "node:timers/promises";
 import { parseRecording, readRecording, RecordWriter } from "../../out/test-build/record.js";
-import { Simulation } from "./fixture-recording.mjs";
+import { Simulation } from "./helpers/recording.mjs";
 
 const START = JSON.stringify(new Simulation({}).lines[0]);
 const REQUEST = JSON.stringify({ type: "request", t: 2, worker: 1, pid: 10, seq: 1, method: "GET", path: "/", route: "/", handler: null, status: 200, outcome: "ok", durationMs: 3, concurrent: 1 });
@@ -51,10 +51,11 @@ test("RecordWriter: round trip through a temp file", async (t) => {
     writer.close();
   });
 
-  await t.test("flush writes synchronously; close flushes; the file is appended to", () => {
+  await t.test("flush writes synchronously; close flushes; an old recording is replaced", () => {
     const path = join(dir, "flush.jsonl");
-    writeFileSync(path, `${START}\n`);
+    writeFileSync(path, `${START}\n${START}\n`);
     const writer = new RecordWriter(path);
+    writer.write(lines[0]);
     writer.write(lines[2]);
     writer.flush();
     assert.equal(readFileSync(path, "utf8").split("\n").length, 3);
@@ -62,7 +63,7 @@ test("RecordWriter: round trip through a temp file", async (t) => {
     writer.close();
     const { lines: read, warnings } = readRecording(path);
     assert.deepEqual(warnings, []);
-    assert.deepEqual(read.slice(1), [lines[2], lines[3]]);
+    assert.deepEqual(read, [lines[0], lines[2], lines[3]]);
     assert.throws(() => writer.write(lines[0]), /closed/);
     writer.close(); // a second close is harmless
   });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { analyze } from "../../out/test-build/analysis.js";
 import { formatRouteTable, formatSummary, formatWorkerTable } from "../../out/test-build/report/text.js";
 import { parseReport, toReportJson } from "../../out/test-build/report/json.js";
-import { Simulation } from "./fixture-recording.mjs";
+import { Simulation } from "./helpers/recording.mjs";
 
 const ANSI = /\u001b\[/;
 

@@ -1,0 +1,66 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { OptionError, checkStack, toFramework, toSettings } from "../../out/test-build/options.js";
+import { RequestsFileError, expandRequests, parseRequestsFile } from "../../out/test-build/requests.js";
+import { choosePython } from "../../out/test-build/python.js";
+
+test("toSettings: defaults and dynamic pool", () => {
+  const defaults = toSettings({});
+  assert.equal(defaults.workers, 2);
+  assert.equal(defaults.stackKiB, 512);
+  assert.equal(defaults.threads, 1);
+  assert.equal(defaults.accounting, true);
+  const dynamic = toSettings({ minSpare: "1", maxSpare: "3", maxWorkers: "6" });
+  assert.deepEqual([dynamic.workers, dynamic.minSpare, dynamic.maxSpare, dynamic.maxWorkers], [null, 1, 3, 6]);
+});
+
+test("toSettings: each bad value names its option", () => {
+  const cases = [
+    [{ workers: "two" }, /--workers needs a whole number, got "two"/],
+    [{ workers: "0" }, /--workers must be between 1 and 256/],
+    [{ timeout: "-1" }, /--timeout must be between 0/],
+    [{ workers: "2", maxWorkers: "4" }, /either --workers N .* not both/],
+    [{ minSpare: "4", maxSpare: "2" }, /--min-spare \(4\) must not exceed --max-spare \(2\)/],
+    [{ reloadOnRss: "lots" }, /--reload-on-rss needs a whole number/],
+  ];
+  for (const [raw, message] of cases) assert.throws(() => toSettings(raw), (error) => error instanceof OptionError && message.test(error.message), JSON.stringify(raw));
+  assert.throws(() => checkStack(toSettings({ stackSize: "16" })), /too small for Python/);
+  assert.throws(() => toFramework("rails"), /--framework must be one of/);
+});
+
+test("parseRequestsFile: lines, repeats, comments, errors with file:line", () => {
+  const planned = parseRequestsFile("# traffic\nGET /a x3\n\npost /b?x=1   # trailing comment\n", "req.txt");
+  assert.deepEqual(planned, [
+    { method: "GET", path: "/a", repeat: 3, line: 2 },
+    { method: "POST", path: "/b?x=1", repeat: 1, line: 4 },
+  ]);
+  assert.equal(expandRequests(planned).length, 4);
+  const bad = [
+    ["GET", /req\.txt:1: expected "METHOD PATH \[xN\]"/],
+    ["FETCH /a", /req\.txt:1: unknown method "FETCH"/],
+    ["GET a", /req\.txt:1: the path must start with "\/"/],
+    ["\nGET /a y3", /req\.txt:2: repeat must be x1 to x100000/],
+    ["# nothing\n", /no requests in it/],
+  ];
+  for (const [text, message] of bad) assert.throws(() => parseRequestsFile(text, "req.txt"), (error) => error instanceof RequestsFileError && message.test(error.message), text);
+});
+
+test("choosePython: --python > VIRTUAL_ENV > ./.venv > python3 importing the framework > /usr/bin/python3", () => {
+  const probe = (files, importers = [], env = {}) => ({
+    exists: (path) => files.includes(path),
+    canImport: (python) => importers.includes(python),
+    env: { PATH: "/opt/py/bin:/usr/bin", ...env },
+  });
+  const cases = [
+    { explicit: "/x/python", probe: probe([]), want: "/x/python" },
+    { probe: probe(["/venv/bin/python", "/app/.venv/bin/python"], [], { VIRTUAL_ENV: "/venv" }), want: "/venv/bin/python" },
+    { probe: probe(["/app/.venv/bin/python", "/app/venv/bin/python"]), want: "/app/.venv/bin/python" },
+    { probe: probe(["/app/venv/bin/python"]), want: "/app/venv/bin/python" },
+    { framework: "flask", probe: probe(["/opt/py/bin/python3", "/usr/bin/python3"], ["/usr/bin/python3"]), want: "/usr/bin/python3" },
+    { framework: "wsgi", probe: probe(["/opt/py/bin/python3", "/usr/bin/python3"]), want: "/opt/py/bin/python3" },
+    { framework: "django", probe: probe(["/opt/py/bin/python3"]), want: "/usr/bin/python3" },
+  ];
+  for (const { explicit, framework = null, probe: p, want } of cases) {
+    assert.equal(choosePython(explicit, "/app", framework, p).python, want, JSON.stringify({ explicit, framework, want }));
+  }
+});

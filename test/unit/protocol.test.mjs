@@ -1,0 +1,22 @@
+// The Python shim mirrors protocol.ts: the same frame codes, exit codes and environment names.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { Frame, ExitCode, ShimEnv } from "../../out/test-build/protocol.js";
+
+const python = readFileSync(new URL("../../profiler/shim/balloon_shim/protocol.py", import.meta.url), "utf8");
+
+/** `Name = value` lines inside `class Klass:` of protocol.py. */
+function pythonClass(name) {
+  const block = new RegExp(`^class ${name}\\b[^\\n]*:\\n((?:[ \\t]+[^\\n]*\\n|\\n)+)`, "m").exec(python);
+  assert.ok(block, `class ${name} in protocol.py`);
+  const entries = {};
+  for (const [, key, value] of block[1].matchAll(/^\s+(\w+)\s*=\s*(0x[0-9a-fA-F]+|\d+|"[^"]*")/gm)) {
+    entries[key] = value.startsWith('"') ? value.slice(1, -1) : Number(value);
+  }
+  return entries;
+}
+
+test("frame codes agree", () => assert.deepEqual(pythonClass("Frame"), { ...Frame }));
+test("exit codes agree", () => assert.deepEqual(pythonClass("ExitCode"), { ...ExitCode }));
+test("environment variable names agree", () => assert.deepEqual(pythonClass("ShimEnv"), { ...ShimEnv }));

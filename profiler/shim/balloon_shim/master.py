@@ -1,0 +1,142 @@
+"""Preload master: imports the app once, then forks workers on demand so they share the
+imported pages copy-on-write (gunicorn --preload). Single-threaded on purpose: fork() in a
+process with threads copies locks held by threads that do not exist in the child."""
+import json
+import os
+import selectors
+import signal
+import sys
+import time
+import traceback
+
+from .boot import connect, die_with_parent, hello
+from .protocol import ExitCode, Frame
+from .wire import FrameReader, encode_json_frame, send_json
+from .worker import run_worker
+
+# After Stop, children get SIGTERM and this long to exit before SIGKILL.
+_STOP_GRACE_SEC = 10.0
+
+
+class Master:
+    def __init__(self, sock, socket_path, loaded, config, info):
+        self._sock = sock
+        self._socket_path = socket_path
+        self._loaded = loaded
+        self._config = config
+        self._info = info
+        self._children = {}  # pid -> workerId
+
+    def run(self):
+        send_json(self._sock, Frame.MasterReady, hello("master", 0, self._info))
+        # SIGCHLD only writes a byte to a pipe (signal handlers must not do work); the
+        # loop below reaps. A Python-level handler is needed for the wakeup fd to fire.
+        self._wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake_write = wake_write
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._sock, selectors.EVENT_READ)
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        reader = FrameReader(self._sock)
+        while True:
+            for key, _ in self._selector.select():
+                if key.fileobj == self._wake_read:
+                    self._drain_wakeups()
+                    self._reap()
+                    continue
+                if not reader.fill():
+                    self._stop_children(signal.SIGKILL, 0)
+                    return ExitCode.SupervisorGone
+                frame = reader.pop()
+                while frame is not None:
+                    if frame[0] == Frame.Fork:
+                        self._fork(json.loads(frame[1])["workerId"])
+                    elif frame[0] == Frame.Stop:
+                        self._stop_children(signal.SIGTERM, _STOP_GRACE_SEC)
+                        return ExitCode.Ok
+                    else:
+                        self._log("warning", "master ignored frame type 0x%02x" % frame[0])
+                    frame = reader.pop()
+
+    def _fork(self, worker_id):
+        master_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            self._become_worker(worker_id, master_pid)  # never returns
+        self._children[pid] = worker_id
+        send_json(self._sock, Frame.Forked, {"workerId": worker_id, "pid": pid})
+
+    def _become_worker(self, worker_id, master_pid):
+        code = ExitCode.WorkerBootError
+        try:
+            # Drop what belongs to the master; memory.py reopened its /proc fds at fork.
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            self._selector.close()
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+            self._sock.close()
+            die_with_parent(master_pid)
+            sock = connect(self._socket_path)
+            code = run_worker(sock, self._loaded, self._config, worker_id, self._info)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            # Never unwind into the master's frames; skip atexit hooks registered for the master.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def _drain_wakeups(self):
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _reap(self, block=False):
+        while self._children:
+            try:
+                pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            worker_id = self._children.pop(pid, None)
+            if worker_id is None:
+                continue  # a process the app started, not one of our workers
+            if os.WIFSIGNALED(status):
+                exit_code, signum = None, os.WTERMSIG(status)
+            else:
+                exit_code, signum = os.WEXITSTATUS(status), None
+            try:
+                send_json(self._sock, Frame.ChildExit, {"pid": pid, "exitCode": exit_code, "signal": signum})
+            except OSError:
+                pass  # supervisor gone: we are shutting down anyway
+
+    def _stop_children(self, signum, grace_sec):
+        for pid in list(self._children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace_sec
+        while self._children and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.02)
+        for pid in list(self._children):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._reap(block=True)
+
+    def _log(self, level, message):
+        try:
+            self._sock.sendall(encode_json_frame(Frame.Log, {"level": level, "message": message}))
+        except OSError:
+            print(message, file=sys.stderr)

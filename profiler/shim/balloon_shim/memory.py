@@ -1,0 +1,92 @@
+"""Memory readings of this process from /proc, in KiB.
+
+The files stay open and are re-read with os.pread(fd, n, 0): seq files regenerate their
+text when read at offset 0, so a reading is one syscall, no open/close.
+/proc/self resolves when the file is opened, so a forked child holding its parent's fds
+would read the parent: at-fork hook below drops them in the child, to be reopened there.
+
+Costs measured on Linux 6.x: statm ~1 µs, status ~7 µs, smaps_rollup ~100 µs (it walks
+every mapping), clear_refs write <1 µs. Hence statm for "before", status only for the
+high-water mark, and smaps_rollup rate-limited by the caller.
+"""
+import os
+
+_PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+_fds = {}
+
+
+def _fd(name, flags=os.O_RDONLY):
+    fd = _fds.get(name)
+    if fd is None:
+        fd = _fds[name] = os.open("/proc/self/" + name, flags | os.O_CLOEXEC)
+    return fd
+
+
+def reopen():
+    """Forget fds opened by another process (the parent, before fork); reopened on next use."""
+    for fd in _fds.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _fds.clear()
+
+
+os.register_at_fork(after_in_child=reopen)
+
+
+def prepare():
+    """Opens every file now, on one thread, before pool threads could race to open them."""
+    for name in ("statm", "status", "smaps_rollup"):
+        try:
+            _fd(name)
+        except OSError:
+            pass
+    _fd("clear_refs", os.O_WRONLY)
+
+
+def reset_peak():
+    """Sets VmHWM to the current RSS (clear_refs "5"), so VmHWM after a request is its peak."""
+    os.write(_fd("clear_refs", os.O_WRONLY), b"5")
+
+
+def read_rss():
+    """Resident set size from /proc/self/statm (the cheap file: no VmHWM there)."""
+    statm = os.pread(_fd("statm"), 256, 0)
+    start = statm.find(b" ") + 1
+    return int(statm[start:statm.find(b" ", start)]) * _PAGE_KIB
+
+
+def _field(text, key):
+    start = text.find(key)
+    if start < 0:
+        return -1
+    start += len(key)
+    return int(text[start:text.find(b" kB", start)])  # int() skips the padding
+
+
+def read_status():
+    """(rss, hwm, vmsize) from /proc/self/status."""
+    status = os.pread(_fd("status"), 4096, 0)
+    return _field(status, b"\nVmRSS:"), _field(status, b"\nVmHWM:"), _field(status, b"\nVmSize:")
+
+
+def read_rollup():
+    """(uss, pss) from /proc/self/smaps_rollup; USS = Private_Clean + Private_Dirty.
+    None when the kernel has no smaps_rollup (before 4.14)."""
+    try:
+        rollup = os.pread(_fd("smaps_rollup"), 4096, 0)
+    except OSError:
+        return None
+    uss = _field(rollup, b"\nPrivate_Clean:") + _field(rollup, b"\nPrivate_Dirty:")
+    return uss, _field(rollup, b"\nPss:")
+
+
+def snapshot(with_rollup=True):
+    """MemorySnapshot (protocol.ts) of this process."""
+    rss, _, vmsize = read_status()
+    snap = {"rssKiB": rss, "vmSizeKiB": vmsize}
+    rollup = read_rollup() if with_rollup else None
+    if rollup is not None:
+        snap["ussKiB"], snap["pssKiB"] = rollup
+    return snap

@@ -105,12 +105,10 @@ class Worker:
         environ = build_environ(self._base_environ, head, body, errors)
         response = _Response(request_id, self.send)
         cell = self._begin()
-        rss_before = None
+        marks = None
         if self._accounting:
             # A reset while another request runs would hide that request's peak so far.
-            if cell[0] == 1:
-                memory.reset_peak()
-            rss_before = memory.read_rss()
+            marks = memory.begin_request() if cell[0] == 1 else (memory.read_rss(), None)
         error = None
         started = _perf_counter()
         try:
@@ -119,7 +117,7 @@ class Worker:
             body = None
             error = {"type": exception_type_name(exc), "traceback": format_app_traceback(exc)}
         duration_ms = (_perf_counter() - started) * 1000.0
-        stats = self._end(cell, rss_before)
+        stats = self._end(cell, marks)
         stats["durationMs"] = round(duration_ms, 3)
         stats["route"], stats["handler"] = self._resolver.resolve(environ)
         if error is not None:
@@ -162,14 +160,18 @@ class Worker:
             running.append(cell)
             return cell
 
-    def _end(self, cell, rss_before):
+    def _end(self, cell, marks):
         if self._threads > 1:
             with self._running_lock:
                 self._running.remove(cell)
         stats = {"concurrent": cell[0]}
-        if rss_before is None:
+        if marks is None:
             return stats
-        rss, peak, vmsize = memory.read_status()
+        rss_before, maxrss_before = marks
+        if maxrss_before is None:  # no reset of our own: the shared VmHWM is the figure
+            rss, peak, vmsize = memory.read_status()
+        else:
+            rss, peak, vmsize = memory.end_request(rss_before, maxrss_before)
         stats["rssBeforeKiB"] = rss_before
         stats["peakKiB"] = peak
         stats["rssAfterKiB"] = rss

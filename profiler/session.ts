@@ -31,14 +31,17 @@ export interface SessionPlan {
 /** Checks everything that can be checked before a process starts. Throws OptionError. */
 export function planSession(options: AppOptions): SessionPlan {
   if (!options.app) throw new OptionError("missing --app TARGET (module:callable, or a Django project directory)");
-  const cwd = resolve(options.cwd ?? ".");
+  let cwd = resolve(options.cwd ?? ".");
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) throw new OptionError(`--cwd ${cwd}: no such directory`);
-  const target = options.app;
+  let target = options.app;
   if (!target.includes(":")) {
-    const dir = join(cwd, target);
+    const dir = resolve(cwd, target);
     if (!existsSync(join(dir, "manage.py"))) {
       throw new OptionError(`--app ${target}: expected module:callable, or a Django project directory holding manage.py`);
     }
+    // The project directory is the app directory: sys.path, handler file names, the venv.
+    cwd = dir;
+    target = ".";
   }
   const framework = toFramework(options.framework);
   const settings = toSettings(options);
@@ -61,8 +64,14 @@ export interface SessionHooks {
   line?(line: RecordLine): void;
 }
 
+/**
+ * Lines kept in memory for the live table and the report. A long `balloon run` would grow
+ * without bound, so past this the oldest request and sample lines go (the file keeps all).
+ */
+const MAX_LINES_IN_MEMORY = 200_000;
+
 export class Session {
-  readonly lines: RecordLine[] = [];
+  lines: RecordLine[] = [];
   readonly supervisor: Supervisor;
   private readonly writer: RecordWriter | null;
 
@@ -70,6 +79,7 @@ export class Session {
     this.writer = plan.recordPath ? new RecordWriter(plan.recordPath) : null;
     const record = (line: RecordLine): void => {
       this.lines.push(line);
+      if (this.lines.length > MAX_LINES_IN_MEMORY) this.forgetOldest();
       this.writer?.write(line);
       hooks.line?.(line);
     };
@@ -82,6 +92,17 @@ export class Session {
       record,
       log: hooks.log ?? printLog,
       bootFailed: hooks.bootFailed,
+    });
+  }
+
+  private forgetOldest(): void {
+    let drop = MAX_LINES_IN_MEMORY / 10;
+    this.lines = this.lines.filter((line) => {
+      if (drop > 0 && (line.type === "request" || line.type === "sample")) {
+        drop -= 1;
+        return false;
+      }
+      return true;
     });
   }
 

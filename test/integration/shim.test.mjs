@@ -257,9 +257,9 @@ describe("shim route resolution", () => {
     const res = await worker.conn.request(1, "GET", "/users/42");
     assert.equal(res.body.toString(), "user 42");
     assert.equal(res.stats.route, "/users/<int:uid>");
-    assert.deepEqual(res.stats.handler, { qualname: "app.user_detail", file: "app.py", line: 15 });
+    assert.deepEqual(res.stats.handler, { qualname: "app.user_detail", file: "app.py", line: 16 });
     const wrapped = await worker.conn.request(2, "GET", "/wrapped");
-    assert.deepEqual(wrapped.stats.handler, { qualname: "app.wrapped_view", file: "app.py", line: 20 });
+    assert.deepEqual(wrapped.stats.handler, { qualname: "app.wrapped_view", file: "app.py", line: 22 });
     const missing = await worker.conn.request(3, "GET", "/nope");
     assert.equal(missing.status, "404 NOT FOUND");
     assert.equal(missing.stats.route, "<unmatched>");
@@ -271,7 +271,7 @@ describe("shim route resolution", () => {
     const worker = await startWorker(supervisor, { target: "app:create_app()", cwd: path.join(fixturesDir, "shim_flask") });
     const res = await worker.conn.request(1, "GET", "/items/pear");
     assert.equal(res.stats.route, "/items/<name>");
-    assert.deepEqual(res.stats.handler, { qualname: "create_app.item", file: "app.py", line: 29 });
+    assert.deepEqual(res.stats.handler, { qualname: "create_app.item", file: "app.py", line: 30 });
     assert.equal((await stopWorker(worker)).code, ExitCode.Ok);
   });
 

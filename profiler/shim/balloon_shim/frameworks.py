@@ -163,7 +163,7 @@ class RouteResolver:
             name = readable_name(target)
             path = inspect.getsourcefile(target) or inspect.getfile(target)
             try:
-                line = inspect.getsourcelines(target)[1]
+                line = _definition_line(*inspect.getsourcelines(target))
             except (OSError, TypeError):
                 line = getattr(getattr(target, "__code__", None), "co_firstlineno", 0)
             return {"qualname": name, "file": self._relative(path), "line": line}
@@ -175,3 +175,13 @@ class RouteResolver:
         if path.startswith(self._cwd + os.sep):
             return os.path.relpath(path, self._cwd)
         return path
+
+
+def _definition_line(lines, start):
+    """The `def`/`class` line: getsourcelines starts at the first decorator (@app.route...),
+    but the line that names the handler is the one an editor should point at."""
+    for offset, text in enumerate(lines):
+        stripped = text.lstrip()
+        if stripped.startswith(("def ", "async def ", "class ")):
+            return start + offset
+    return start

@@ -17,6 +17,12 @@ export default tseslint.config(
     rules: { "no-restricted-imports": "off" },
   },
   {
+    // The bin launcher is CommonJS on purpose: it loads the bundled dist/cli.js.
+    files: ["bin/*.js"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["**/*.mjs", "**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly" } },
   },

@@ -64,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print the JSON report instead")
     .action((record: string, options) => (action = Promise.resolve(reportCommand(record, options))));
   for (const command of [run, profile, report]) command.exitOverride().showHelpAfterError(usageHint(command));
+  program.showHelpAfterError("usage: balloon <run|profile|report> [options] (balloon --help for more)");
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./protocol";
 import { FrameDecoder, encodeFrame } from "./wire";
 
@@ -120,15 +121,28 @@ export class Launcher {
       [ShimEnv.config]: JSON.stringify(config),
       [ShimEnv.workerId]: String(workerId),
     };
-    const child = spawn(python, ["-m", "balloon_shim", mode], { cwd: config.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    // Own process group: Ctrl-C in a terminal signals the whole foreground group, and a worker
+    // hit by it dies mid-request (KeyboardInterrupt) instead of finishing during the graceful
+    // stop. PR_SET_PDEATHSIG in the shim still ties the process to us.
+    const child = spawn(python, ["-m", "balloon_shim", mode], { cwd: config.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const source = mode === "master" ? "master" : `worker ${workerId}`;
-    const forward = (level: LogMessage["level"]) => (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n")) {
+    const forward = (stream: Readable | null, level: LogMessage["level"]): void => {
+      // A pipe chunk may end mid-line (a traceback's "^^^^" marker got split in two log
+      // lines): hold the tail until its newline, or the end of the stream.
+      let partial = "";
+      const emit = (line: string): void => {
         if (line.trim()) this.events.output(source, { level, message: line });
-      }
+      };
+      stream?.setEncoding("utf8");
+      stream?.on("data", (text: string) => {
+        const lines = (partial + text).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) emit(line);
+      });
+      stream?.on("end", () => emit(partial));
     };
-    child.stdout?.on("data", forward("info"));
-    child.stderr?.on("data", forward("warning"));
+    forward(child.stdout, "info");
+    forward(child.stderr, "warning");
     child.on("error", (error) => this.events.output(source, { level: "error", message: `cannot start ${python}: ${error.message}` }));
     return child;
   }

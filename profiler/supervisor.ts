@@ -108,6 +108,9 @@ export class Supervisor implements WorkerEvents {
     const worker = this.freeWorker();
     if (worker) {
       this.dispatch(worker, exchange);
+    } else if (this.lastFatal && this.readyWorkers === 0) {
+      // Holding it until the next boot attempt (up to 30 s of backoff) would only delay the same answer.
+      exchange.sink.fail(503, `Service Unavailable: the app failed to load: ${this.lastFatal.message}`);
     } else if (this.queue.length >= this.options.settings.queueSize) {
       exchange.sink.fail(503, `Service Unavailable: all workers busy and ${this.queue.length} requests queued (--queue)`);
     } else {
@@ -116,14 +119,16 @@ export class Supervisor implements WorkerEvents {
     }
   }
 
+  /** The least loaded worker with a free thread; among equals, the one idle longest. */
   private freeWorker(): Worker | null {
     const threads = this.options.settings.threads;
     let best: Worker | null = null;
     for (const worker of this.workers.values()) {
       if (worker.state !== "idle" && worker.state !== "busy") continue;
       if (worker.inflight.size >= threads) continue;
-      if (!best || worker.inflight.size < best.inflight.size) best = worker;
-      if (worker.inflight.size === 0) break;
+      const better = !best || worker.inflight.size < best.inflight.size ||
+        (worker.inflight.size === best.inflight.size && worker.idleSince < best.idleSince);
+      if (better) best = worker;
     }
     return best;
   }
@@ -147,10 +152,8 @@ export class Supervisor implements WorkerEvents {
 
   finished(worker: Worker, exchange: Exchange, stats: RequestStats): void {
     const outcome: RequestOutcome = exchange.sink.clientGone ? "client-gone" : stats.error ? "app-error" : "ok";
+    // No log of stats.error here: the shim already sent the traceback as a Log frame (see log()).
     this.recordRequest(worker, exchange, outcome, stats, stats.error?.type);
-    if (stats.error) {
-      this.options.log(`worker ${worker.id}`, { level: "error", message: `${exchange.head.method} ${exchange.head.path}: ${stats.error.traceback.trimEnd()}` });
-    }
     const { maxRequests, reloadOnRssMiB } = this.options.settings;
     const recycle = maxRequests > 0 || reloadOnRssMiB > 0 ? recycleReason(worker.requests, worker.requestLimit, stats.rssAfterKiB, reloadOnRssMiB) : null;
     if (recycle) this.retire(worker, recycle.reason, recycle.detail);
@@ -301,11 +304,16 @@ export class Supervisor implements WorkerEvents {
   }
 
   log(worker: Worker, message: LogMessage): void {
-    this.options.log(`worker ${worker.id}`, message);
+    // Lines of a request (tracebacks, wsgi.errors) say which request they belong to.
+    const exchange = message.id === undefined ? undefined : worker.inflight.get(message.id);
+    const text = exchange ? `${exchange.head.method} ${exchange.head.path}: ${message.message.trimEnd()}` : message.message;
+    this.options.log(`worker ${worker.id}`, { ...message, message: text });
   }
 
   disconnected(worker: Worker): void {
     if (!worker.live) return;
+    // Nothing more can reach it: take it out of dispatch now, not when its exit status comes.
+    if (worker.state !== "stopping") worker.setState("stopping");
     // Give the exit status a moment to arrive so the 502 can say how the worker died.
     setTimeout(() => this.finalize(worker, "lost its connection to the supervisor", null, null), EXIT_STATUS_WAIT_MS).unref();
   }
@@ -439,6 +447,12 @@ export class Supervisor implements WorkerEvents {
     await httpClosed;
     await this.launcher.close();
     this.options.record({ type: "stop", t: this.now(), reason });
+  }
+
+  /** A second Ctrl-C: stop waiting for requests to finish, kill every process now. */
+  killAll(): void {
+    for (const worker of this.workers.values()) this.killPid(worker.pid);
+    for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
   }
 
   private waitFor(done: () => boolean, timeoutMs: number): Promise<void> {

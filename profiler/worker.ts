@@ -39,6 +39,8 @@ export class Worker {
   requests = 0;
   /** Latest RSS seen (request stats or sampler), KiB. */
   rssKiB = 0;
+  /** When it last had nothing to do (ms, monotonic): the longest idle goes first, so work spreads evenly. */
+  idleSince = 0;
   retireReason: ExitReason | null = null;
   retireDetail = "";
   /** Set when the supervisor killed it on purpose (timeout), so the exit is not a crash. */
@@ -82,6 +84,7 @@ export class Worker {
     socket.on("close", () => this.events.disconnected(this));
     socket.on("error", () => undefined); // "close" follows and carries the news
     this.setState("idle");
+    this.idleSince = performance.now();
     this.events.ready(this, hello);
     if (leftover && leftover.length > 0) this.onData(leftover);
   }
@@ -161,7 +164,10 @@ export class Worker {
     this.inflight.delete(exchange.head.id);
     exchange.state = "done";
     if (typeof stats.rssAfterKiB === "number") this.rssKiB = stats.rssAfterKiB;
-    if (this.state === "busy" && this.inflight.size === 0) this.setState("idle");
+    if (this.state === "busy" && this.inflight.size === 0) {
+      this.setState("idle");
+      this.idleSince = performance.now();
+    }
     this.events.finished(this, exchange, stats);
   }
 }

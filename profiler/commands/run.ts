@@ -30,7 +30,8 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        process.stderr.write(`[balloon] ${signal} again: workers are being killed\n`);
+        process.stderr.write(`[balloon] ${signal} again: killing the workers\n`);
+        session.supervisor.killAll();
         return;
       }
       stopping = true;

@@ -3,6 +3,7 @@
 import json
 import os
 import resource
+import signal
 import sys
 import threading
 
@@ -62,6 +63,9 @@ def main(argv):
     if len(argv) != 2 or argv[1] not in ("worker", "master"):
         return _usage_error("expected one argument, worker or master")
     mode = argv[1]
+    # The supervisor decides when we stop (Stop frame, or SIGKILL): a Ctrl-C meant for it
+    # must not kill a request halfway.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     found = _read_config()
     if isinstance(found, str):
         return _usage_error(found)

@@ -4,6 +4,7 @@ import os
 import queue
 import sys
 import threading
+import traceback
 import time
 
 from . import memory
@@ -95,6 +96,10 @@ class Worker:
                 self.handle(payload)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the supervisor is gone; the main thread sees the end of the socket
+            except BaseException:  # SystemExit & co. escaping the app: die as a 1-thread worker does
+                traceback.print_exc()
+                sys.stderr.flush()
+                os._exit(1)
 
     # -- one request ---------------------------------------------------------------------
 

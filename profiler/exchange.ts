@@ -1,5 +1,6 @@
 // One HTTP request on its way through the supervisor: what the worker gets and how its
 // answer goes back. http.ts makes them; the supervisor dispatches them to workers.
+import type { RequestLine, RequestOutcome } from "./model";
 import type { RequestStats, RequestHead } from "./protocol";
 
 export type ExchangeState = "queued" | "running" | "done";
@@ -38,4 +39,36 @@ export function statusCode(status: string): number {
   return Number.isInteger(code) && code >= 100 && code <= 999 ? code : 500;
 }
 
-export type FinishedStats = RequestStats;
+/** The recording line of a finished exchange; `stats` is empty when the worker never answered. */
+export function requestLine(
+  worker: { id: number; pid: number; requests: number },
+  exchange: Exchange,
+  outcome: RequestOutcome,
+  stats: Partial<RequestStats>,
+  now: number,
+  error?: string,
+): RequestLine {
+  const { head } = exchange;
+  return {
+    type: "request",
+    t: exchange.startedAt,
+    worker: worker.id,
+    pid: worker.pid,
+    seq: worker.requests,
+    method: head.method,
+    path: head.path,
+    route: stats.route ?? head.path,
+    handler: stats.handler ?? null,
+    status: exchange.status,
+    outcome,
+    durationMs: stats.durationMs ?? Math.round(now - exchange.startedAt),
+    rssBeforeKiB: stats.rssBeforeKiB,
+    peakKiB: stats.peakKiB,
+    rssAfterKiB: stats.rssAfterKiB,
+    vmSizeKiB: stats.vmSizeKiB,
+    ussKiB: stats.ussKiB,
+    pssKiB: stats.pssKiB,
+    concurrent: stats.concurrent ?? 1,
+    error,
+  };
+}

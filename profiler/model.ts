@@ -1,6 +1,6 @@
 // The recording (JSON lines, one RecordLine per line) and the report (JSON) formats.
 // The recording is what the supervisor saw; the report is what analysis made of it.
-import type { AppInfo, ExitReason, HandlerInfo } from "./protocol";
+import type { AppInfo, ExitReason, HandlerInfo, RequestStats } from "./protocol";
 
 export const RECORD_VERSION = 1;
 export const REPORT_VERSION = 1;
@@ -52,7 +52,10 @@ export interface AppLine {
 
 export type RequestOutcome = "ok" | "app-error" | "worker-died" | "timeout" | "client-gone";
 
-export interface RequestLine {
+/** The worker's memory figures of a request, as the shim sent them (absent with accounting off). */
+type RequestMemory = Pick<RequestStats, "rssBeforeKiB" | "peakKiB" | "rssAfterKiB" | "vmSizeKiB" | "ussKiB" | "pssKiB" | "concurrent">;
+
+export interface RequestLine extends RequestMemory {
   type: "request";
   /** Unix ms when the worker got the request. */
   t: number;
@@ -67,13 +70,6 @@ export interface RequestLine {
   status: number;
   outcome: RequestOutcome;
   durationMs: number;
-  rssBeforeKiB?: number;
-  peakKiB?: number;
-  rssAfterKiB?: number;
-  vmSizeKiB?: number;
-  ussKiB?: number;
-  pssKiB?: number;
-  concurrent: number;
   /** Exception type or the death cause, when the outcome is not "ok". */
   error?: string;
 }

@@ -3,13 +3,14 @@
 // at size, reaps, samples memory, and records all of it.
 import type { Socket } from "node:net";
 import { describeExit, signalName } from "./exitcause";
-import type { Exchange } from "./exchange";
+import { requestLine, type Exchange } from "./exchange";
 import { HttpFront } from "./http";
 import { Launcher } from "./launcher";
 import type { RecordLine, RequestOutcome, RunInfo, Settings } from "./model";
 import { bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "./pool";
 import type { ExitReason, FatalMessage, HelloMessage, LogMessage, RequestStats, ShimConfig } from "./protocol";
 import { Sampler, type ProcessReader } from "./sampler";
+import { waitUntil } from "./wait";
 import { Worker, type WorkerEvents } from "./worker";
 
 export interface SupervisorOptions {
@@ -45,7 +46,6 @@ export class Supervisor implements WorkerEvents {
   private appRecorded = false;
   private shuttingDown = false;
   private tick: NodeJS.Timeout | null = null;
-  private readonly exitWaiters = new Set<() => void>();
   port = 0;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -163,30 +163,9 @@ export class Supervisor implements WorkerEvents {
   }
 
   private recordRequest(worker: Worker, exchange: Exchange, outcome: RequestOutcome, stats: Partial<RequestStats>, error?: string): void {
-    const { head } = exchange;
-    this.options.record({
-      type: "request",
-      t: exchange.startedAt,
-      worker: worker.id,
-      pid: worker.pid,
-      seq: worker.requests,
-      method: head.method,
-      path: head.path,
-      route: stats.route ?? head.path,
-      handler: stats.handler ?? null,
-      status: exchange.status,
-      outcome,
-      durationMs: stats.durationMs ?? Math.round(this.now() - exchange.startedAt),
-      rssBeforeKiB: stats.rssBeforeKiB,
-      peakKiB: stats.peakKiB,
-      rssAfterKiB: stats.rssAfterKiB,
-      vmSizeKiB: stats.vmSizeKiB,
-      ussKiB: stats.ussKiB,
-      pssKiB: stats.pssKiB,
-      concurrent: stats.concurrent ?? 1,
-      error,
-    });
+    this.options.record(requestLine({ id: worker.id, pid: worker.pid, requests: worker.requests }, exchange, outcome, stats, this.now(), error));
   }
+
 
   // ---- pool ----
 
@@ -329,12 +308,10 @@ export class Supervisor implements WorkerEvents {
           if (worker.pid === 0) this.finalize(worker, `was never forked: the preload master ${describeExit(exitCode, signal)}`, exitCode, signal);
         }
       }
-      for (const notify of this.exitWaiters) notify();
       return;
     }
     const worker = workerId !== null ? this.workers.get(workerId) : [...this.workers.values()].find((w) => w.pid === pid);
     if (worker) this.finalize(worker, describeExit(exitCode, signal), exitCode, signal);
-    for (const notify of this.exitWaiters) notify();
   }
 
   /** The worker's process is gone: answer what it held, record why, keep the pool whole. */
@@ -433,13 +410,13 @@ export class Supervisor implements WorkerEvents {
     this.shuttingDown = true;
     for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, "Service Unavailable: shutting down");
     const httpClosed = this.http.close();
-    await this.waitFor(() => [...this.workers.values()].every((w) => w.inflight.size === 0), graceSec * 1000);
+    await waitUntil(() => [...this.workers.values()].every((w) => w.inflight.size === 0), graceSec * 1000);
     for (const worker of this.workers.values()) worker.stop("shutdown");
     this.launcher.stopMaster();
-    await this.waitFor(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 3000);
+    await waitUntil(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 3000);
     for (const worker of this.workers.values()) this.killPid(worker.pid);
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
-    await this.waitFor(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 2000);
+    await waitUntil(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 2000);
     for (const worker of [...this.workers.values()]) this.finalize(worker, "killed at shutdown", null, "SIGKILL");
     if (this.tick) clearInterval(this.tick);
     this.sampler.stop();
@@ -455,19 +432,4 @@ export class Supervisor implements WorkerEvents {
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
   }
 
-  private waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const deadline = performance.now() + timeoutMs;
-      const check = (): void => {
-        if (done() || performance.now() > deadline) {
-          this.exitWaiters.delete(check);
-          clearInterval(timer);
-          resolve();
-        }
-      };
-      const timer = setInterval(check, 50);
-      this.exitWaiters.add(check);
-      check();
-    });
-  }
 }

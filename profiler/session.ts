@@ -59,27 +59,33 @@ export function planSession(options: AppOptions): SessionPlan {
 }
 
 export interface SessionHooks {
+  /** Lines kept in memory (KEEP_LINES). */
+  keepLines?: number;
   log?(source: string, message: LogMessage): void;
   bootFailed?(fatal: FatalMessage): void;
   line?(line: RecordLine): void;
 }
 
 /**
- * Lines kept in memory for the live table and the report. A long `balloon run` would grow
- * without bound, so past this the oldest request and sample lines go (the file keeps all).
+ * Lines kept in memory for the live table and the report: past this the oldest request and
+ * sample lines go (the recording file keeps all). `profile` keeps a whole run of a large
+ * requests file; `run` keeps recent traffic, since a long-lived heap of lines costs every
+ * request garbage-collection time.
  */
-const MAX_LINES_IN_MEMORY = 200_000;
+export const KEEP_LINES = { profile: 200_000, run: 20_000 } as const;
 
 export class Session {
   lines: RecordLine[] = [];
   readonly supervisor: Supervisor;
   private readonly writer: RecordWriter | null;
+  private readonly keepLines: number;
 
   constructor(readonly plan: SessionPlan, shimDir: string, hooks: SessionHooks = {}) {
     this.writer = plan.recordPath ? new RecordWriter(plan.recordPath) : null;
+    this.keepLines = hooks.keepLines ?? KEEP_LINES.profile;
     const record = (line: RecordLine): void => {
       this.lines.push(line);
-      if (this.lines.length > MAX_LINES_IN_MEMORY) this.forgetOldest();
+      if (this.lines.length > this.keepLines) this.forgetOldest();
       this.writer?.write(line);
       hooks.line?.(line);
     };
@@ -96,7 +102,7 @@ export class Session {
   }
 
   private forgetOldest(): void {
-    let drop = MAX_LINES_IN_MEMORY / 10;
+    let drop = Math.ceil(this.keepLines / 10);
     this.lines = this.lines.filter((line) => {
       if (drop > 0 && (line.type === "request" || line.type === "sample")) {
         drop -= 1;

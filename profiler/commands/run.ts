@@ -1,6 +1,6 @@
 // `balloon run`: serve the app until Ctrl-C, with a live per-route table on a terminal.
 import { formatRouteTable, formatSummary } from "../report/text";
-import { Session, planSession, type AppOptions } from "../session";
+import { KEEP_LINES, Session, planSession, type AppOptions } from "../session";
 
 const LIVE_TABLE_EVERY_MS = 2000;
 
@@ -8,6 +8,7 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
   const plan = planSession(options);
   let requestsSeen = 0;
   const session = new Session(plan, shimDir, {
+    keepLines: KEEP_LINES.run,
     line: (line) => {
       if (line.type === "request") requestsSeen += 1;
     },

@@ -71,25 +71,23 @@ def _maxrss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def begin_request():
-    """Resets the high-water mark; returns the marks end_request needs (rss, maxrss)."""
-    reset_peak()
-    return read_rss(), _maxrss()
-
-
-def end_request(rss_before, maxrss_before):
-    """(rss, peak, vmsize) after a request begun with begin_request.
+def end_request(rss_before):
+    """(rss, peak, vmsize, clean) after a request that started with the high-water mark at
+    or below rss_before (reset, or left clean by the previous request).
 
     The kernel updates the mm's high-water mark lazily, just before anything unmaps or
     discards pages, and getrusage's ru_maxrss is max(that mark, the marks of exited
-    threads). So max(ru_maxrss, RSS now) is the exact peak whenever ru_maxrss moved, or
-    when no exited thread's mark sat above the RSS at the reset; otherwise VmHWM decides.
-    Half the cost of reading /proc/self/status on every request."""
+    threads). So when ru_maxrss is no higher than the RSS before or after, nothing above
+    them was given back and the peak is the larger of the two; otherwise VmHWM decides
+    (a balloon, or an exited thread's old mark). Most requests cost two cheap syscalls.
+    `clean` says the mark is still at or below the RSS now: the next request needs no reset,
+    since a mark below its starting RSS works exactly like one reset to it."""
     vmsize, rss = _statm()
     maxrss = _maxrss()
-    if maxrss > maxrss_before or maxrss_before <= rss_before:
-        return rss, max(maxrss, rss), vmsize
-    return read_status()
+    if maxrss <= max(rss_before, rss):
+        return rss, max(rss_before, rss), vmsize, maxrss <= rss
+    rss, peak, vmsize = read_status()
+    return rss, peak, vmsize, False
 
 
 def _field(text, key):

@@ -33,6 +33,10 @@ class Worker:
             memory.prepare()
         self._pss_interval = float(config.get("pssIntervalSec", 0))
         self._next_pss = 0.0
+        # RSS after the previous request: the next one's "before" (one worker thread only;
+        # nothing but our own bookkeeping runs in between, and all growth gets a request).
+        self._rss_after = None
+        self._mark_clean = False  # the high-water mark is at or below _rss_after: no reset needed
         self._threads = max(1, int(config.get("threads") or 1))
         self._running = []  # one [concurrent] cell per request in flight (threads > 1)
         self._running_lock = threading.Lock()
@@ -113,7 +117,10 @@ class Worker:
         marks = None
         if self._accounting:
             # A reset while another request runs would hide that request's peak so far.
-            marks = memory.begin_request() if cell[0] == 1 else (memory.read_rss(), None)
+            single = self._threads == 1 and self._rss_after is not None
+            if cell[0] == 1 and not (single and self._mark_clean):
+                memory.reset_peak()
+            marks = (self._rss_after if single else memory.read_rss(), cell[0] == 1)
         error = None
         started = _perf_counter()
         try:
@@ -172,11 +179,12 @@ class Worker:
         stats = {"concurrent": cell[0]}
         if marks is None:
             return stats
-        rss_before, maxrss_before = marks
-        if maxrss_before is None:  # no reset of our own: the shared VmHWM is the figure
+        rss_before, reset_here = marks
+        if reset_here and self._threads == 1:
+            rss, peak, vmsize, self._mark_clean = memory.end_request(rss_before)
+            self._rss_after = rss
+        else:  # requests overlapped: VmHWM since the first one's reset is the figure
             rss, peak, vmsize = memory.read_status()
-        else:
-            rss, peak, vmsize = memory.end_request(rss_before, maxrss_before)
         stats["rssBeforeKiB"] = rss_before
         stats["peakKiB"] = peak
         stats["rssAfterKiB"] = rss

@@ -45,6 +45,7 @@ export class Supervisor implements WorkerEvents {
   private lastFatal: FatalMessage | null = null;
   private appRecorded = false;
   private shuttingDown = false;
+  private maintaining = false;
   private tick: NodeJS.Timeout | null = null;
   port = 0;
 
@@ -170,7 +171,18 @@ export class Supervisor implements WorkerEvents {
   // ---- pool ----
 
   private maintainPool(): void {
-    if (this.shuttingDown) return;
+    // Re-entry (retire() asks for a replacement) would decide again on a half-applied
+    // decision and retire or spawn twice.
+    if (this.shuttingDown || this.maintaining) return;
+    this.maintaining = true;
+    try {
+      this.applyPoolDecision();
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  private applyPoolDecision(): void {
     const view = { starting: 0, idle: 0, busy: 0, queued: this.queue.length };
     for (const worker of this.workers.values()) {
       if (worker.state === "starting") view.starting += 1;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { profileCommand, RunFailure } from "./commands/profile";
 import { reportCommand } from "./commands/report";
 import { runCommand } from "./commands/run";
-import { OptionError } from "./options";
+import { OptionError, collect } from "./options";
 
 /** The Python shim ships next to the bundle (dist/shim) or sits in the source tree. */
 function shimDir(): string {
@@ -35,8 +35,12 @@ function appOptions(command: Command): Command {
     .option("--queue <n>", "requests waiting for a worker before 503 (default 128)")
     .option("--max-body <MiB>", "request body limit, 413 above it (default 10)")
     .option("--pss-interval <seconds>", "read USS/PSS at most this often per worker (default 1, 0: every request, -1: never)")
-    .option("--record <file>", "append every request and worker event to this JSON-lines file");
+    .option("--record <file>", "write every request and worker event to this JSON-lines file")
+    .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect);
 }
+
+const THRESHOLD_FLAGS = "--threshold <name=value>";
+const THRESHOLD_HELP = "override a flag threshold (repeatable): balloonMiB, inflateMiB, leakMiB (floors, MiB) or balloonFraction, inflateFraction, leakFraction (of the baseline RSS)";
 
 function usageHint(command: Command): string {
   return `usage: balloon ${command.name()} ${command.usage()} (balloon ${command.name()} --help for more)`;
@@ -62,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   const report = program.command("report").description("print the per-route table of a recording")
     .argument("<record>", "a recording written with --record")
     .option("--json", "print the JSON report instead")
+    .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
     .action((record: string, options) => (action = Promise.resolve(reportCommand(record, options))));
   for (const command of [run, profile, report]) command.exitOverride().showHelpAfterError(usageHint(command));
   program.showHelpAfterError("usage: balloon <run|profile|report> [options] (balloon --help for more)");

@@ -1,5 +1,5 @@
 // Command-line values → validated Settings. Pure: every check says which option is wrong.
-import type { Settings } from "./model";
+import type { Settings, Thresholds } from "./model";
 import type { FrameworkName } from "./protocol";
 
 export class OptionError extends Error {}
@@ -95,4 +95,30 @@ export function checkStack(settings: Settings): void {
   if (settings.stackKiB !== 0 && settings.stackKiB < 64) {
     throw new OptionError(`--stack-size ${settings.stackKiB} KiB is too small for Python (64 KiB at least, 0 leaves it alone)`);
   }
+}
+
+const THRESHOLD_NAMES = ["balloonMiB", "balloonFraction", "inflateMiB", "inflateFraction", "leakMiB", "leakFraction"] as const;
+
+/** `--threshold leakMiB=1 --threshold balloonFraction=0.3` → the overrides, checked. */
+export function toThresholds(raw: string[] | undefined): Partial<Thresholds> {
+  const overrides: Partial<Thresholds> = {};
+  for (const item of raw ?? []) {
+    const match = /^(\w+)=(.+)$/.exec(item.trim());
+    const name = match?.[1] as (typeof THRESHOLD_NAMES)[number] | undefined;
+    if (!match || !name || !THRESHOLD_NAMES.includes(name)) {
+      throw new OptionError(`--threshold needs NAME=VALUE with NAME one of ${THRESHOLD_NAMES.join(", ")}, got "${item}"`);
+    }
+    const value = Number(match[2]);
+    const fraction = name.endsWith("Fraction");
+    if (!Number.isFinite(value) || value < 0 || (fraction && value > 1)) {
+      throw new OptionError(`--threshold ${name} needs ${fraction ? "a fraction from 0 to 1" : "MiB ≥ 0"}, got "${match[2]}"`);
+    }
+    overrides[name] = value;
+  }
+  return overrides;
+}
+
+/** Commander collector for a repeatable option. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }

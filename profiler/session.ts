@@ -3,9 +3,9 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { analyze } from "./analysis";
-import type { RecordLine, Report, RunInfo, Settings } from "./model";
+import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./model";
 import { RECORD_VERSION } from "./model";
-import { OptionError, checkStack, toFramework, toSettings, type RawPoolOptions } from "./options";
+import { OptionError, checkStack, toFramework, toSettings, toThresholds, type RawPoolOptions } from "./options";
 import type { FatalMessage, LogMessage } from "./protocol";
 import { choosePython, guessFramework } from "./python";
 import { RecordWriter } from "./record";
@@ -18,6 +18,7 @@ export interface AppOptions extends RawPoolOptions {
   framework?: string;
   record?: string;
   port?: string;
+  threshold?: string[];
 }
 
 export interface SessionPlan {
@@ -26,6 +27,7 @@ export interface SessionPlan {
   port: number;
   recordPath: string | null;
   pythonWhy: string;
+  thresholds: Partial<Thresholds>;
 }
 
 /** Checks everything that can be checked before a process starts. Throws OptionError. */
@@ -55,6 +57,7 @@ export function planSession(options: AppOptions): SessionPlan {
     port,
     recordPath: options.record ? resolve(options.record) : null,
     pythonWhy: choice.why,
+    thresholds: toThresholds(options.threshold),
   };
 }
 
@@ -113,7 +116,7 @@ export class Session {
   }
 
   report(): Report {
-    return analyze(this.lines);
+    return analyze(this.lines, this.plan.thresholds);
   }
 
   async stop(reason: string): Promise<void> {

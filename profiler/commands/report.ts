@@ -1,12 +1,14 @@
 // `balloon report RECORD`: the per-route table (or the JSON report) of a recording.
 import { analyze } from "../analysis";
+import { toThresholds } from "../options";
 import { readRecording } from "../record";
 import { toReportJson } from "../report/json";
 import { formatRouteTable, formatSummary, formatWorkerTable } from "../report/text";
 
-export function reportCommand(recordPath: string, options: { json?: boolean }): void {
+export function reportCommand(recordPath: string, options: { json?: boolean; threshold?: string[] }): void {
+  const thresholds = toThresholds(options.threshold);
   const { lines, warnings } = readRecording(recordPath);
-  const report = analyze(lines, {}, warnings);
+  const report = analyze(lines, thresholds, warnings);
   if (options.json) {
     process.stdout.write(toReportJson(report));
     return;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { OptionError, checkStack, toFramework, toSettings } from "../../out/test-build/options.js";
+import { OptionError, checkStack, toFramework, toSettings, toThresholds } from "../../out/test-build/options.js";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../../out/test-build/requests.js";
 import { choosePython } from "../../out/test-build/python.js";
 
@@ -63,4 +63,17 @@ test("choosePython: --python > VIRTUAL_ENV > ./.venv > python3 importing the fra
   for (const { explicit, framework = null, probe: p, want } of cases) {
     assert.equal(choosePython(explicit, "/app", framework, p).python, want, JSON.stringify({ explicit, framework, want }));
   }
+});
+
+test("toThresholds: NAME=VALUE overrides, each bad one named", () => {
+  assert.deepEqual(toThresholds(["leakMiB=1", "balloonFraction=0.3"]), { leakMiB: 1, balloonFraction: 0.3 });
+  assert.deepEqual(toThresholds(undefined), {});
+  const bad = [
+    ["leak=1", /NAME one of balloonMiB/],
+    ["leakMiB", /needs NAME=VALUE/],
+    ["leakMiB=-1", /leakMiB needs MiB ≥ 0/],
+    ["balloonFraction=2", /a fraction from 0 to 1/],
+    ["inflateMiB=lots", /inflateMiB needs MiB/],
+  ];
+  for (const [item, message] of bad) assert.throws(() => toThresholds([item]), (error) => error instanceof OptionError && message.test(error.message), item);
 });

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./protocol";
+import type { RunInfo, Settings } from "./model";
 import { FrameDecoder, encodeFrame } from "./wire";
 
 export interface LaunchOptions {
@@ -17,6 +18,21 @@ export interface LaunchOptions {
   /** Directory holding the balloon_shim package. */
   shimDir: string;
   config: ShimConfig;
+}
+
+/** What every shim process is told (serverPort is set once the HTTP port is known). */
+export function shimConfig(run: RunInfo, settings: Settings): ShimConfig {
+  return {
+    target: run.target,
+    framework: run.framework as ShimConfig["framework"],
+    cwd: run.cwd,
+    threads: settings.threads,
+    stackKiB: settings.stackKiB,
+    accounting: settings.accounting,
+    pssIntervalSec: settings.pssIntervalSec,
+    serverHost: "127.0.0.1",
+    serverPort: 0,
+  };
 }
 
 export interface LauncherEvents {
@@ -66,6 +82,11 @@ export class Launcher {
   constructor(private readonly options: LaunchOptions, private readonly events: LauncherEvents) {
     this.socketDir = mkdtempSync(join(tmpdir(), "balloon-"));
     this.socketPath = join(this.socketDir, "shim.sock");
+  }
+
+  /** SERVER_PORT for the apps' environ; set before the first spawn. */
+  set serverPort(port: number) {
+    this.options.config.serverPort = port;
   }
 
   async listen(): Promise<void> {

@@ -5,10 +5,10 @@ import type { Socket } from "node:net";
 import { describeExit, signalName } from "./exitcause";
 import { requestLine, type Exchange } from "./exchange";
 import { HttpFront } from "./http";
-import { Launcher } from "./launcher";
+import { Launcher, shimConfig } from "./launcher";
 import type { RecordLine, RequestOutcome, RunInfo, Settings } from "./model";
 import { bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "./pool";
-import type { ExitReason, FatalMessage, HelloMessage, LogMessage, RequestStats, ShimConfig } from "./protocol";
+import type { ExitReason, FatalMessage, HelloMessage, LogMessage, RequestStats } from "./protocol";
 import { Sampler, type ProcessReader } from "./sampler";
 import { waitUntil } from "./wait";
 import { Worker, type WorkerEvents } from "./worker";
@@ -53,18 +53,7 @@ export class Supervisor implements WorkerEvents {
     const { settings, run } = options;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
-    const config: ShimConfig = {
-      target: run.target,
-      framework: run.framework as ShimConfig["framework"],
-      cwd: run.cwd,
-      threads: settings.threads,
-      stackKiB: settings.stackKiB,
-      accounting: settings.accounting,
-      pssIntervalSec: settings.pssIntervalSec,
-      serverHost: "127.0.0.1",
-      serverPort: options.port,
-    };
-    this.launcher = new Launcher({ python: run.python, shimDir: options.shimDir, config }, {
+    this.launcher = new Launcher({ python: run.python, shimDir: options.shimDir, config: shimConfig(run, settings) }, {
       workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
       masterReady: (hello) => this.onMasterReady(hello),
       forked: ({ workerId, pid }) => {
@@ -92,6 +81,7 @@ export class Supervisor implements WorkerEvents {
   async start(): Promise<number> {
     await this.launcher.listen();
     this.port = await this.http.listen();
+    this.launcher.serverPort = this.port; // known only now when --port 0 picked one
     if (this.options.settings.preload) this.launcher.startMaster();
     this.maintainPool();
     this.tick = setInterval(() => this.onTick(), 200);

@@ -161,6 +161,14 @@ for (const preload of [false, true]) {
       assert.equal((await balloon.get("/ok")).body, "ok", "the connection state survived the HEAD");
     });
 
+    test("the app sees a PEP 3333 environ with the real address and port", async () => {
+      const res = await balloon.get("/environ?x=1&y=%20", { headers: { "X-Probe": "yes" } });
+      assert.deepEqual(JSON.parse(res.body), {
+        SERVER_NAME: "127.0.0.1", SERVER_PORT: String(balloon.port), REMOTE_ADDR: "127.0.0.1",
+        SCRIPT_NAME: "", PATH_INFO: "/environ", QUERY_STRING: "x=1&y=%20", HTTP_X_PROBE: "yes",
+      });
+    });
+
     test("keep-alive: two requests on one socket", async () => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {

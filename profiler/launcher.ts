@@ -1,8 +1,9 @@
-// Starting Python processes and meeting them on the supervisor's private socket.
-//   direct: one `python -m balloon_shim worker` per worker (the app is imported in each)
-//   preload: one `python -m balloon_shim master` imports the app, then forks workers on demand
-// Processes connect back to a Unix socket inside a fresh 0700 directory; their first frame
-// says who they are (Hello, MasterReady or Fatal).
+// Starting the Python master and meeting it and its workers on the supervisor's private socket.
+// One `python -m balloon_shim master` forks every worker (importing the app first with
+// --preload, else each worker imports it): forked workers start with clean getrusage marks
+// and the master reaps them and reports how they ended. Processes connect back to a Unix
+// socket inside a fresh 0700 directory; their first frame says who they are (Hello,
+// MasterReady or Fatal).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
@@ -28,6 +29,7 @@ export function shimConfig(run: RunInfo, settings: Settings): ShimConfig {
     cwd: run.cwd,
     threads: settings.threads,
     stackKiB: settings.stackKiB,
+    preload: settings.preload,
     accounting: settings.accounting,
     pssIntervalSec: settings.pssIntervalSec,
     serverHost: "127.0.0.1",
@@ -40,8 +42,10 @@ export interface LauncherEvents {
   workerHello(hello: HelloMessage, socket: Socket, leftover: Buffer | null): void;
   masterReady(hello: HelloMessage): void;
   forked(message: ForkedMessage): void;
-  /** A process exited: for direct workers from Node, for forked ones from the master. */
-  processExit(workerId: number | null, pid: number, exitCode: number | null, signal: number | string | null): void;
+  /** A worker exited (the master reaped it). */
+  workerExit(pid: number, exitCode: number | null, signal: number | null): void;
+  /** The master exited. */
+  masterExit(pid: number, exitCode: number | null, signal: string | null): void;
   fatal(message: FatalMessage): void;
   /** A line a Python process wrote to stderr or sent as a Log frame. */
   output(source: string, message: LogMessage): void;
@@ -77,7 +81,6 @@ export class Launcher {
   private server: Server | null = null;
   private master: ChildProcess | null = null;
   private masterSocket: Socket | null = null;
-  private readonly children = new Map<number, ChildProcess>();
 
   constructor(private readonly options: LaunchOptions, private readonly events: LauncherEvents) {
     this.socketDir = mkdtempSync(join(tmpdir(), "balloon-"));
@@ -121,7 +124,7 @@ export class Launcher {
         if (frame.type === Frame.Forked) this.events.forked(message as ForkedMessage);
         else if (frame.type === Frame.ChildExit) {
           const exit = message as ChildExitMessage;
-          this.events.processExit(null, exit.pid, exit.exitCode, exit.signal);
+          this.events.workerExit(exit.pid, exit.exitCode, exit.signal);
         } else if (frame.type === Frame.Log) this.events.output("master", message as LogMessage);
       }
     };
@@ -132,7 +135,7 @@ export class Launcher {
     if (leftover) onData(leftover);
   }
 
-  private spawnShim(mode: "worker" | "master", workerId: number): ChildProcess {
+  private spawnMaster(): ChildProcess {
     const { python, shimDir, config } = this.options;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -140,13 +143,12 @@ export class Launcher {
       PYTHONUNBUFFERED: "1",
       [ShimEnv.socket]: this.socketPath,
       [ShimEnv.config]: JSON.stringify(config),
-      [ShimEnv.workerId]: String(workerId),
     };
     // Own process group: Ctrl-C in a terminal signals the whole foreground group, and a worker
     // hit by it dies mid-request (KeyboardInterrupt) instead of finishing during the graceful
     // stop. PR_SET_PDEATHSIG in the shim still ties the process to us.
-    const child = spawn(python, ["-m", "balloon_shim", mode], { cwd: config.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    const source = mode === "master" ? "master" : `worker ${workerId}`;
+    const child = spawn(python, ["-m", "balloon_shim", "master"], { cwd: config.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const source = "python";
     const forward = (stream: Readable | null, level: LogMessage["level"]): void => {
       // A pipe chunk may end mid-line (a traceback's "^^^^" marker got split in two log
       // lines): hold the tail until its newline, or the end of the stream.
@@ -164,32 +166,22 @@ export class Launcher {
     };
     forward(child.stdout, "info");
     forward(child.stderr, "warning");
-    child.on("error", (error) => this.events.output(source, { level: "error", message: `cannot start ${python}: ${error.message}` }));
+    child.on("error", (error) => {
+      // No Python at that path: as final as an import error, and said the same way.
+      this.events.fatal({ stage: "boot", workerId: 0, pid: 0, message: `cannot start ${python}: ${error.message}`, traceback: "" });
+    });
     return child;
   }
 
-  /** Direct mode: a new Python process for this worker. Returns its pid (0 if it could not start). */
-  spawnWorker(workerId: number): number {
-    const child = this.spawnShim("worker", workerId);
-    const pid = child.pid ?? 0;
-    if (pid) this.children.set(pid, child);
-    child.on("exit", (code, signal) => {
-      this.children.delete(pid);
-      this.events.processExit(workerId, pid, code, signal);
-    });
-    if (!pid) child.once("error", () => this.events.processExit(workerId, 0, null, null));
-    return pid;
-  }
-
   startMaster(): void {
-    const child = this.spawnShim("master", 0);
+    const child = this.spawnMaster();
     this.master = child;
     const pid = child.pid ?? 0;
     child.on("exit", (code, signal) => {
       if (this.master === child) this.master = null;
-      this.events.processExit(0, pid, code, signal);
+      this.events.masterExit(pid, code, signal);
     });
-    if (!pid) child.once("error", () => this.events.processExit(0, 0, null, null));
+    if (!pid) child.once("error", () => this.events.masterExit(0, null, null));
   }
 
   get masterAlive(): boolean {
@@ -200,7 +192,7 @@ export class Launcher {
     return this.masterSocket !== null;
   }
 
-  /** Preload mode: asks the master to fork a worker. */
+  /** Asks the master to fork a worker (false while no master is connected). */
   fork(workerId: number): boolean {
     if (!this.masterSocket) return false;
     this.masterSocket.write(encodeFrame(Frame.Fork, JSON.stringify({ workerId })));
@@ -211,11 +203,9 @@ export class Launcher {
     this.masterSocket?.write(encodeFrame(Frame.Stop, JSON.stringify({ reason: "shutdown" })));
   }
 
-  /** Every process Node itself started and that still runs. */
+  /** The master, while it runs (the one process Node itself started). */
   get ownProcesses(): ChildProcess[] {
-    const all = [...this.children.values()];
-    if (this.master) all.push(this.master);
-    return all.filter((child) => child.exitCode === null && child.signalCode === null);
+    return this.masterAlive && this.master ? [this.master] : [];
   }
 
   async close(): Promise<void> {

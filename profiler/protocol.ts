@@ -32,7 +32,7 @@ export const Frame = {
   Log: 0x15,
   /** worker or master → supervisor: the app could not be loaded; the process exits with ExitCode.AppLoadError. Payload: FatalMessage JSON. */
   Fatal: 0x16,
-  /** master → supervisor: the app is imported; the master is ready to fork. Payload: HelloMessage JSON (role "master"). */
+  /** master → supervisor: ready to fork (with --preload, the app is imported). Payload: HelloMessage JSON (role "master"). */
   MasterReady: 0x17,
   /** master → supervisor: a worker was forked. Payload: ForkedMessage JSON. */
   Forked: 0x18,
@@ -76,6 +76,8 @@ export interface ShimConfig {
   threads: number;
   /** RLIMIT_STACK soft limit and threading.stack_size(), in KiB; 0 leaves both alone. */
   stackKiB: number;
+  /** Import the app in the master before forking (copy-on-write), rather than in each worker. */
+  preload: boolean;
   /** Per-request memory accounting (clear_refs + /proc/self/status). Off only for benchmarks. */
   accounting: boolean;
   /** Read USS/PSS (smaps_rollup) after a request at most this often, in seconds; 0 = every request; < 0 never. */
@@ -143,7 +145,8 @@ export interface HelloMessage {
   role: "worker" | "master";
   workerId: number;
   pid: number;
-  app: AppInfo;
+  /** null from a master that has not imported the app (no --preload). */
+  app: AppInfo | null;
   memory: MemorySnapshot;
   /** RLIMIT_STACK soft limit in KiB as the process sees it (-1 unlimited). */
   stackLimitKiB: number;

@@ -8,7 +8,7 @@ import { HttpFront } from "./http";
 import { Launcher, shimConfig } from "./launcher";
 import type { RecordLine, RequestOutcome, RunInfo, Settings } from "./model";
 import { bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "./pool";
-import type { ExitReason, FatalMessage, HelloMessage, LogMessage, RequestStats } from "./protocol";
+import { ExitCode, type ExitReason, type FatalMessage, type HelloMessage, type LogMessage, type RequestStats } from "./protocol";
 import { Sampler, type ProcessReader } from "./sampler";
 import { waitUntil } from "./wait";
 import { Worker, type WorkerEvents } from "./worker";
@@ -46,6 +46,7 @@ export class Supervisor implements WorkerEvents {
   private appRecorded = false;
   private shuttingDown = false;
   private maintaining = false;
+  private masterReady = false;
   private tick: NodeJS.Timeout | null = null;
   port = 0;
 
@@ -60,7 +61,8 @@ export class Supervisor implements WorkerEvents {
         const worker = this.workers.get(workerId);
         if (worker && worker.pid === 0) worker.pid = pid;
       },
-      processExit: (workerId, pid, exitCode, signal) => this.onProcessExit(workerId, pid, exitCode, signal),
+      workerExit: (pid, exitCode, signal) => this.onWorkerExit(pid, exitCode, signal),
+      masterExit: (pid, exitCode, signal) => this.onMasterExit(pid, exitCode, signal),
       fatal: (fatal) => this.onFatal(fatal),
       output: (source, message) => options.log(source, message),
     });
@@ -82,7 +84,7 @@ export class Supervisor implements WorkerEvents {
     await this.launcher.listen();
     this.port = await this.http.listen();
     this.launcher.serverPort = this.port; // known only now when --port 0 picked one
-    if (this.options.settings.preload) this.launcher.startMaster();
+    this.launcher.startMaster();
     this.maintainPool();
     this.tick = setInterval(() => this.onTick(), 200);
     this.sampler.start();
@@ -199,16 +201,13 @@ export class Supervisor implements WorkerEvents {
     const { settings } = this.options;
     const worker = new Worker(this.nextWorkerId++, requestLimit(settings.maxRequests, settings.maxRequestsJitter, this.random), this, this.now());
     this.workers.set(worker.id, worker);
-    if (settings.preload) {
-      if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.launcher.startMaster();
-      this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
-    } else {
-      worker.pid = this.launcher.spawnWorker(worker.id);
-    }
+    if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.launcher.startMaster();
+    this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
     this.options.record({ type: "worker", t: this.now(), event: "spawn", worker: worker.id, pid: worker.pid });
   }
 
   private onMasterReady(hello: HelloMessage): void {
+    this.masterReady = true;
     this.recordApp(hello);
     for (const worker of this.workers.values()) {
       if (worker.state === "starting" && worker.pid === 0) this.launcher.fork(worker.id);
@@ -216,7 +215,7 @@ export class Supervisor implements WorkerEvents {
   }
 
   private recordApp(hello: HelloMessage): void {
-    if (this.appRecorded) return;
+    if (this.appRecorded || !hello.app) return;
     this.appRecorded = true;
     this.options.record({ type: "app", t: this.now(), app: hello.app });
   }
@@ -272,11 +271,13 @@ export class Supervisor implements WorkerEvents {
   // ---- faults ----
 
   private onFatal(fatal: FatalMessage): void {
+    // The backoff counts when the process is seen gone (finalize, onMasterExit): its exit
+    // status and this frame travel on different sockets, in either order.
     this.lastFatal = fatal;
-    this.bootFailures += 1;
-    this.nextSpawnAt = this.now() + bootBackoffMs(this.bootFailures);
-    const who = fatal.workerId === 0 ? "the preload master" : `worker ${fatal.workerId}`;
-    this.options.log(who, { level: "error", message: `the app failed to load: ${fatal.message}\n${fatal.traceback.trimEnd()}` });
+    const who = fatal.workerId === 0 ? "the master" : `worker ${fatal.workerId}`;
+    const what = fatal.stage === "import" ? "the app failed to load" : "could not start";
+    const traceback = fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : "";
+    this.options.log(who, { level: "error", message: `${what}: ${fatal.message}${traceback}` });
     this.options.record({ type: "worker", t: this.now(), event: "boot-failed", worker: fatal.workerId, pid: fatal.pid, detail: fatal.message });
     this.options.bootFailed?.(fatal);
     if (!this.freeWorker()) {
@@ -299,25 +300,38 @@ export class Supervisor implements WorkerEvents {
     setTimeout(() => this.finalize(worker, "lost its connection to the supervisor", null, null), EXIT_STATUS_WAIT_MS).unref();
   }
 
-  private onProcessExit(workerId: number | null, pid: number, exitCode: number | null, signal: number | string | null): void {
-    if (workerId === 0) {
-      // The preload master: its workers die with it (PDEATHSIG). Start another unless stopping.
-      if (!this.shuttingDown) {
-        if (exitCode !== 4) this.options.log("master", { level: "error", message: `the preload master (pid ${pid}) ${describeExit(exitCode, signal)}` });
-        // Workers it never forked will not come: count them gone so the pool asks again
-        // (spawning a new master) once the boot backoff allows.
-        for (const worker of [...this.workers.values()]) {
-          if (worker.pid === 0) this.finalize(worker, `was never forked: the preload master ${describeExit(exitCode, signal)}`, exitCode, signal);
-        }
-      }
-      return;
+  private onMasterExit(pid: number, exitCode: number | null, signal: string | null): void {
+    // Its workers die with it (PDEATHSIG); the pool starts another master once backoff allows.
+    const wasReady = this.masterReady;
+    this.masterReady = false;
+    if (this.shuttingDown) return;
+    const cause = pid ? `the Python master (pid ${pid}) ${describeExit(exitCode, signal)}` : "the Python master did not start";
+    if (exitCode !== ExitCode.AppLoadError) {
+      this.options.log("master", { level: "error", message: cause });
+      // Dead before it could fork anything (bad interpreter, broken environment): as final
+      // as an import error for `balloon profile`. Import errors came as a Fatal already.
+      if (!wasReady) this.options.bootFailed?.({ stage: "boot", workerId: 0, pid, message: `${cause} before it was ready; see its output above`, traceback: "" });
     }
-    const worker = workerId !== null ? this.workers.get(workerId) : [...this.workers.values()].find((w) => w.pid === pid);
+    this.noteBootFailure();
+    // Workers it never forked will not come: count them gone so the pool asks again.
+    for (const worker of [...this.workers.values()]) {
+      if (worker.pid === 0) this.finalize(worker, `was never forked: ${cause}`, exitCode, signal, true);
+    }
+  }
+
+  private onWorkerExit(pid: number, exitCode: number | null, signal: number | null): void {
+    const worker = [...this.workers.values()].find((w) => w.pid === pid);
     if (worker) this.finalize(worker, describeExit(exitCode, signal), exitCode, signal);
   }
 
   /** The worker's process is gone: answer what it held, record why, keep the pool whole. */
-  private finalize(worker: Worker, cause: string, exitCode: number | null, signal: number | string | null): void {
+  private noteBootFailure(): void {
+    this.bootFailures += 1;
+    this.nextSpawnAt = this.now() + bootBackoffMs(this.bootFailures);
+  }
+
+  /** `masterGone`: the worker was never forked; the master's exit was counted and logged once. */
+  private finalize(worker: Worker, cause: string, exitCode: number | null, signal: number | string | null, masterGone = false): void {
     if (!worker.live) return;
     const wasStarting = worker.state === "starting";
     const clean = exitCode === 0 && worker.retireReason !== null;
@@ -339,11 +353,8 @@ export class Supervisor implements WorkerEvents {
       type: "worker", t: this.now(), event: crashed ? "crash" : "exit", worker: worker.id, pid: worker.pid,
       reason, detail, exitCode, signal: signalName(signal), rssKiB: worker.rssKiB,
     });
-    if (crashed && exitCode !== 4) this.options.log(who, { level: "error", message: cause });
-    if (wasStarting && crashed && !this.lastFatal) {
-      this.bootFailures += 1;
-      this.nextSpawnAt = this.now() + bootBackoffMs(this.bootFailures);
-    }
+    if (crashed && !masterGone && exitCode !== ExitCode.AppLoadError) this.options.log(who, { level: "error", message: cause });
+    if (wasStarting && crashed && !masterGone) this.noteBootFailure();
     this.maintainPool();
     this.drainQueue();
   }

@@ -49,7 +49,8 @@ function waitReady(session: Session, count: number, timeoutSec: number, fatal: P
     }, 25);
     void fatal.then((message) => {
       clearInterval(timer);
-      reject(new RunFailure(`the app failed to load: ${message.message}\n${message.traceback.trimEnd()}`));
+      const what = message.stage === "import" ? "the app failed to load" : "the workers could not start";
+      reject(new RunFailure(`${what}: ${message.message}${message.traceback ? `\n${message.traceback.trimEnd()}` : ""}`));
     });
   });
 }

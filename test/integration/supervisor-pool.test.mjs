@@ -79,7 +79,7 @@ describe("recycling", () => {
     // The pool is whole again, and under budget.
     await waitFor(() => {
       const ready = balloon.workerEvents("ready").length;
-      return ready >= 3 && balloon.pythonProcesses().length === 2;
+      return ready >= 3 && balloon.workerProcesses().length === 2;
     }, { what: "a replacement worker" });
     assert.equal((await balloon.get("/ok")).status, 200);
   });
@@ -89,7 +89,7 @@ describe("dynamic pool (--min-spare 1 --max-spare 2 --max-workers 4)", () => {
   test("grows to meet demand, then retires idle workers above --max-spare", async () => {
     const balloon = await startBalloon(["--min-spare", "1", "--max-spare", "2", "--max-workers", "4"]);
     await balloon.waitForWorkers(1);
-    const atRest = balloon.pythonProcesses().length;
+    const atRest = balloon.workerProcesses().length;
     assert.ok(atRest >= 1 && atRest <= 2, `${atRest} workers at rest`);
 
     const results = await Promise.all([0, 1, 2, 3].map(() => balloon.get("/slow")));
@@ -98,12 +98,12 @@ describe("dynamic pool (--min-spare 1 --max-spare 2 --max-workers 4)", () => {
     assert.ok(slowPids.size >= 3 && slowPids.size <= 4, `/slow ran on ${slowPids.size} workers (1 s each: the pool should grow)`);
     assert.ok(balloon.workerEvents("spawn").length <= 4 + recycles(balloon).length, "never more than --max-workers at once");
 
-    await waitFor(() => balloon.pythonProcesses().length <= 2, { timeoutMs: 8000, what: "idle workers above --max-spare to retire" });
+    await waitFor(() => balloon.workerProcesses().length <= 2, { timeoutMs: 8000, what: "idle workers above --max-spare to retire" });
     const scaleDown = recycles(balloon, "scale-down");
     assert.ok(scaleDown.length >= 1 && scaleDown.length <= slowPids.size - 1, `recycles: ${JSON.stringify(recycles(balloon))}`);
     assert.ok(scaleDown.every((l) => slowPids.has(l.pid) || l.pid > 0));
     for (const line of scaleDown) assert.match(line.detail, /--max-spare/);
-    assert.ok(balloon.pythonProcesses().length >= 1, "--min-spare 1 keeps one");
+    assert.ok(balloon.workerProcesses().length >= 1, "--min-spare 1 keeps one");
   });
 });
 

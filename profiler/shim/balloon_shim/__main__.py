@@ -85,15 +85,17 @@ def main(argv):
 
     sock = connect(path)
     die_with_parent(parent)
-    loaded = load_or_die(sock, config, worker_id if mode == "worker" else 0)
-    info = app_info(config, loaded)
     if mode == "master":
         from .master import Master
 
-        return Master(sock, path, loaded, config, info).run()
+        # --preload: import once here and fork copy-on-write; otherwise each forked worker
+        # imports the app itself (gunicorn's two shapes).
+        loaded = load_or_die(sock, config, 0) if config.get("preload") else None
+        return Master(sock, path, loaded, config).run()
     from .worker import run_worker
 
-    return run_worker(sock, loaded, config, worker_id, info)
+    loaded = load_or_die(sock, config, worker_id)
+    return run_worker(sock, loaded, config, worker_id, app_info(config, loaded))
 
 
 if __name__ == "__main__":

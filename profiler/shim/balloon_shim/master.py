@@ -1,6 +1,9 @@
-"""Preload master: imports the app once, then forks workers on demand so they share the
-imported pages copy-on-write (gunicorn --preload). Single-threaded on purpose: fork() in a
-process with threads copies locks held by threads that do not exist in the child."""
+"""The master: forks workers on demand. With --preload it imported the app already and the
+workers share those pages copy-on-write (gunicorn --preload); without, each worker imports
+the app after the fork. Forking (rather than exec'ing workers from the supervisor) also gives
+each worker a fresh getrusage high-water mark: an exec'd process inherits its parent's.
+Single-threaded on purpose: fork() in a process with threads copies locks held by threads
+that do not exist in the child."""
 import json
 import os
 import selectors
@@ -9,7 +12,7 @@ import sys
 import time
 import traceback
 
-from .boot import connect, die_with_parent, hello
+from .boot import app_info, connect, die_with_parent, hello, load_or_die
 from .protocol import ExitCode, Frame
 from .wire import FrameReader, encode_json_frame, send_json
 from .worker import run_worker
@@ -19,12 +22,12 @@ _STOP_GRACE_SEC = 10.0
 
 
 class Master:
-    def __init__(self, sock, socket_path, loaded, config, info):
+    def __init__(self, sock, socket_path, loaded, config):
         self._sock = sock
         self._socket_path = socket_path
-        self._loaded = loaded
+        self._loaded = loaded  # None: each worker imports the app
         self._config = config
-        self._info = info
+        self._info = app_info(config, loaded) if loaded is not None else None
         self._children = {}  # pid -> workerId
 
     def run(self):
@@ -79,7 +82,11 @@ class Master:
             self._sock.close()
             die_with_parent(master_pid)
             sock = connect(self._socket_path)
-            code = run_worker(sock, self._loaded, self._config, worker_id, self._info)
+            loaded, info = self._loaded, self._info
+            if loaded is None:
+                loaded = load_or_die(sock, self._config, worker_id)
+                info = app_info(self._config, loaded)
+            code = run_worker(sock, loaded, self._config, worker_id, info)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:

@@ -283,6 +283,9 @@ class _Response:
 
 def run_worker(sock, loaded, config, worker_id, info):
     """Sends Hello and serves; returns the process exit code."""
+    stack_kib = config.get("stackKiB", 0)
+    if stack_kib > 0:
+        threading.stack_size(stack_kib * 1024)  # a forked child starts from the default again
     worker = Worker(sock, loaded, config)
     worker.send(encode_json_frame(Frame.Hello, hello("worker", worker_id, info)))
     return worker.run()

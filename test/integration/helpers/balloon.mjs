@@ -241,6 +241,11 @@ export class Balloon {
     return descendants(this.pid);
   }
 
+  /** The workers: the master's children (the master is balloon's own child). */
+  workerProcesses() {
+    return this.pythonProcesses().filter((pid) => parentOf(pid) !== this.pid);
+  }
+
   /** Waits until `n` workers are ready and none is starting (record: ready minus exits). */
   async waitForWorkers(n, timeoutMs = 15_000) {
     return waitFor(() => {

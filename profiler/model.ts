@@ -43,7 +43,7 @@ export interface StartLine {
   settings: Settings;
 }
 
-/** The app as the first worker (or the preload master) reported it. */
+/** The app as the first worker (or the master, with --preload) reported it. */
 export interface AppLine {
   type: "app";
   t: number;

@@ -2,8 +2,8 @@
 // profiler/shim/balloon_shim/protocol.py mirrors the frame codes and field names;
 // test/unit/protocol.test.mjs checks that the two agree.
 //
-// Transport: one Unix stream socket connection per Python process (worker or preload
-// master), to the supervisor's private socket (path in BALLOON_SOCKET, inside a 0700 dir).
+// Transport: one Unix stream socket connection per Python process (the master, and each
+// worker it forks), to the supervisor's private socket (BALLOON_SOCKET, inside a 0700 dir).
 // Frame: u32 big-endian length of (type byte + payload), u8 type, payload.
 // JSON payloads are UTF-8. "JSON head + \n + body" payloads split at the first 0x0A
 // (JSON text never contains a raw newline).
@@ -59,7 +59,7 @@ export const ShimEnv = {
   socket: "BALLOON_SOCKET",
   /** JSON of ShimConfig. */
   config: "BALLOON_CONFIG",
-  /** Worker id (decimal) for a worker spawned directly (no preload). */
+  /** Worker id (decimal) for `python -m balloon_shim worker`: one worker without a master (the shim tests use it). */
   workerId: "BALLOON_WORKER_ID",
 } as const;
 
@@ -207,7 +207,7 @@ export interface LogMessage {
 
 export interface FatalMessage {
   stage: "import" | "boot";
-  /** Who failed: the worker id (0 for the preload master) and pid. */
+  /** Who failed: the worker id (0 for the master) and pid. */
   workerId: number;
   pid: number;
   message: string;

@@ -47,6 +47,16 @@ describe("shim worker, plain WSGI", () => {
     assert.equal(hello.threadStackKiB, 0);
   });
 
+  test("plain WSGI: a view reached through a routing table is the handler; helpers called by name are not", async () => {
+    const routed = await worker.conn.request(90, "GET", "/routed");
+    assert.equal(routed.body.toString(), "routed");
+    assert.deepEqual(routed.stats.handler, { qualname: "app.routed_view", file: "app.py", line: 78 });
+    const again = await worker.conn.request(91, "GET", "/routed");
+    assert.deepEqual(again.stats.handler, routed.stats.handler, "cached after the first call");
+    const helper = await worker.conn.request(92, "GET", "/pid");
+    assert.deepEqual(helper.stats.handler, { qualname: "app.application", file: "app.py", line: 5 }, "_text() is a helper, not a view");
+  });
+
   test("a list response comes as one FullResponse with stats", async () => {
     const res = await worker.conn.request(1, "GET", "/hello");
     assert.equal(res.streamed, false);

@@ -8,6 +8,8 @@ import functools
 import inspect
 import os
 import re
+import sys
+import time
 
 UNMATCHED = "<unmatched>"
 _CACHE_LIMIT = 4096
@@ -35,12 +37,61 @@ def readable_name(obj):
     factories are dropped ("create_app.index").
     """
     qualname = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return _readable(qualname, getattr(obj, "__module__", None) or "")
+
+
+def _readable(qualname, module):
     parts = [part for part in qualname.split(".") if part != "<locals>"]
-    if len(parts) == 1:
-        module = getattr(obj, "__module__", None) or ""
-        if module:
-            parts.insert(0, module.rpartition(".")[2])
+    if len(parts) == 1 and module:
+        parts.insert(0, module.rpartition(".")[2])
     return ".".join(parts)
+
+
+def _callable_code(app):
+    """Code object that runs when the WSGI server calls `app` (None if not Python code)."""
+    target = inspect.unwrap(app)
+    if inspect.ismethod(target):
+        target = target.__func__
+    if not inspect.isfunction(target):
+        target = getattr(type(target), "__call__", None)
+    return getattr(target, "__code__", None)
+
+
+class DispatchTrace:
+    """Plain WSGI: the function the callable dispatched to. Of the functions called straight
+    from the callable's frame and defined in the app's files, it takes those the callable does
+    not name in its code (reached through a routing table: `handler = ROUTES[path];
+    handler(environ)`, not a helper called by name), and of those the one that ran longest.
+    Runs on one request per route (sys.setprofile is slow), then the answer is cached."""
+
+    __slots__ = ("key", "_app_code", "_prefix", "_starts", "best")
+
+    def __init__(self, key, app_code, cwd):
+        self.key = key
+        self._app_code = app_code
+        self._prefix = cwd + os.sep
+        self._starts = {}
+        self.best = None  # (seconds, code, module)
+
+    def start(self):
+        sys.setprofile(self._hook)
+
+    def stop(self):
+        sys.setprofile(None)
+
+    def _hook(self, frame, event, _arg):
+        if event == "call":
+            code = frame.f_code
+            parent = frame.f_back
+            if (parent is not None and parent.f_code is self._app_code and not code.co_name.startswith("<")
+                    and code.co_name not in self._app_code.co_names and code.co_filename.startswith(self._prefix)):
+                self._starts[frame] = time.perf_counter()
+        elif event == "return":
+            started = self._starts.pop(frame, None)
+            if started is not None:
+                took = time.perf_counter() - started
+                if self.best is None or took > self.best[0]:
+                    self.best = (took, frame.f_code, frame.f_globals.get("__name__", ""))
 
 
 class RouteResolver:
@@ -55,6 +106,9 @@ class RouteResolver:
             "pyramid": self._pyramid,
         }.get(loaded.framework, self._wsgi)
         self._pyramid_views = None
+        # Plain WSGI: (method, folded route) -> HandlerInfo of the dispatch target, or None.
+        self._dispatch = {}
+        self._app_code = _callable_code(self._app) if self._resolve == self._wsgi else None
 
     def resolve(self, environ):
         """(route template, HandlerInfo dict or None) of a finished request."""
@@ -136,8 +190,26 @@ class RouteResolver:
                 return target
         return fallback
 
+    def trace(self, environ):
+        """A DispatchTrace to run around this request, or None when there is nothing to learn."""
+        if self._app_code is None:
+            return None
+        key = (environ["REQUEST_METHOD"], fold_path(environ["PATH_INFO"]))
+        if key in self._dispatch:
+            return None
+        return DispatchTrace(key, self._app_code, self._cwd)
+
+    def traced(self, trace):
+        """Keeps what a DispatchTrace found, for every later request of its route."""
+        found = None
+        if trace.best is not None:
+            _, code, module = trace.best
+            found = self._describe_code(code, module)
+        self._dispatch[trace.key] = found
+
     def _wsgi(self, environ):
-        return fold_path(environ["PATH_INFO"]), self.handler(self._app)
+        route = fold_path(environ["PATH_INFO"])
+        return route, self._dispatch.get((environ["REQUEST_METHOD"], route)) or self.handler(self._app)
 
     # -- handler info -------------------------------------------------------------------
 
@@ -169,6 +241,14 @@ class RouteResolver:
             return {"qualname": name, "file": self._relative(path), "line": line}
         except Exception:
             return None
+
+    def _describe_code(self, code, module):
+        try:
+            line = _definition_line(*inspect.getsourcelines(code))
+        except (OSError, TypeError):
+            line = code.co_firstlineno
+        qualname = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+        return {"qualname": _readable(qualname, module), "file": self._relative(code.co_filename), "line": line}
 
     def _relative(self, path):
         path = os.path.abspath(path)

@@ -122,15 +122,23 @@ class Worker:
                 memory.reset_peak()
             marks = (self._rss_after if single else memory.read_rss(), cell[0] == 1)
         error = None
+        trace = self._resolver.trace(environ)
         started = _perf_counter()
         try:
+            if trace is not None:
+                trace.start()
             body = self._call_app(environ, response)
         except Exception as exc:
             body = None
             error = {"type": exception_type_name(exc), "traceback": format_app_traceback(exc)}
+        finally:
+            if trace is not None:
+                trace.stop()
         duration_ms = (_perf_counter() - started) * 1000.0
         stats = self._end(cell, marks)
         stats["durationMs"] = round(duration_ms, 3)
+        if trace is not None:
+            self._resolver.traced(trace)
         stats["route"], stats["handler"] = self._resolver.resolve(environ)
         if error is not None:
             stats["error"] = error

@@ -12,6 +12,7 @@ import { ExitCode, type ExitReason, type FatalMessage, type HelloMessage, type L
 import { Sampler, type ProcessReader } from "./sampler";
 import { waitUntil } from "./wait";
 import { Worker, type WorkerEvents } from "./worker";
+import { WorkerTable } from "./workers";
 
 export interface SupervisorOptions {
   settings: Settings;
@@ -32,7 +33,7 @@ export interface SupervisorOptions {
 const EXIT_STATUS_WAIT_MS = 1000;
 
 export class Supervisor implements WorkerEvents {
-  private readonly workers = new Map<number, Worker>();
+  private readonly workers = new WorkerTable();
   private readonly queue: Exchange[] = [];
   private readonly launcher: Launcher;
   private readonly http: HttpFront;
@@ -74,7 +75,7 @@ export class Supervisor implements WorkerEvents {
     });
     this.sampler = new Sampler(
       options.sampleIntervalMs ?? 250,
-      () => [...this.workers.values()].filter((w) => w.pid > 0 && w.live).map((w) => w.pid),
+      () => this.workers.pids(),
       (samples) => this.onSamples(samples),
       options.readProcesses,
     );
@@ -112,18 +113,8 @@ export class Supervisor implements WorkerEvents {
     }
   }
 
-  /** The least loaded worker with a free thread; among equals, the one idle longest. */
   private freeWorker(): Worker | null {
-    const threads = this.options.settings.threads;
-    let best: Worker | null = null;
-    for (const worker of this.workers.values()) {
-      if (worker.state !== "idle" && worker.state !== "busy") continue;
-      if (worker.inflight.size >= threads) continue;
-      const better = !best || worker.inflight.size < best.inflight.size ||
-        (worker.inflight.size === best.inflight.size && worker.idleSince < best.idleSince);
-      if (better) best = worker;
-    }
-    return best;
+    return this.workers.free(this.options.settings.threads);
   }
 
   private dispatch(worker: Worker, exchange: Exchange): void {
@@ -175,14 +166,8 @@ export class Supervisor implements WorkerEvents {
   }
 
   private applyPoolDecision(): void {
-    const view = { starting: 0, idle: 0, busy: 0, queued: this.queue.length };
-    for (const worker of this.workers.values()) {
-      if (worker.state === "starting") view.starting += 1;
-      else if (worker.state === "idle") view.idle += 1;
-      else if (worker.state === "busy") view.busy += 1;
-    }
     const { settings } = this.options;
-    const decision = decidePool(view, {
+    const decision = decidePool(this.workers.poolView(this.queue.length), {
       workers: settings.workers,
       minSpare: settings.minSpare ?? 1,
       maxSpare: settings.maxSpare ?? 1,
@@ -192,7 +177,7 @@ export class Supervisor implements WorkerEvents {
       for (let i = 0; i < decision.spawn; i++) this.spawnWorker();
     }
     for (let i = 0; i < decision.retireIdle; i++) {
-      const idle = [...this.workers.values()].find((w) => w.state === "idle");
+      const idle = this.workers.all().find((w) => w.state === "idle");
       if (idle) this.retire(idle, "scale-down", `more than ${settings.maxSpare} idle workers (--max-spare)`);
     }
   }
@@ -200,7 +185,7 @@ export class Supervisor implements WorkerEvents {
   private spawnWorker(): void {
     const { settings } = this.options;
     const worker = new Worker(this.nextWorkerId++, requestLimit(settings.maxRequests, settings.maxRequestsJitter, this.random), this, this.now());
-    this.workers.set(worker.id, worker);
+    this.workers.add(worker);
     if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.launcher.startMaster();
     this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
     this.options.record({ type: "worker", t: this.now(), event: "spawn", worker: worker.id, pid: worker.pid });
@@ -209,7 +194,7 @@ export class Supervisor implements WorkerEvents {
   private onMasterReady(hello: HelloMessage): void {
     this.masterReady = true;
     this.recordApp(hello);
-    for (const worker of this.workers.values()) {
+    for (const worker of this.workers.all()) {
       if (worker.state === "starting" && worker.pid === 0) this.launcher.fork(worker.id);
     }
   }
@@ -259,7 +244,7 @@ export class Supervisor implements WorkerEvents {
   private enforceBudget(): void {
     const budgetMiB = this.options.settings.memoryBudgetMiB;
     if (budgetMiB <= 0) return;
-    const live = [...this.workers.values()].filter((w) => w.live);
+    const live = this.workers.all().filter((w) => w.live);
     if (live.some((w) => w.retireReason === "budget")) return; // one at a time: wait for it to leave
     const victimId = pickBudgetVictim(live.map((w) => ({ id: w.id, rssKiB: w.rssKiB, idle: w.state === "idle" })), budgetMiB * 1024);
     if (victimId === null) return;
@@ -314,13 +299,13 @@ export class Supervisor implements WorkerEvents {
     }
     this.noteBootFailure();
     // Workers it never forked will not come: count them gone so the pool asks again.
-    for (const worker of [...this.workers.values()]) {
+    for (const worker of this.workers.all()) {
       if (worker.pid === 0) this.finalize(worker, `was never forked: ${cause}`, exitCode, signal, true);
     }
   }
 
   private onWorkerExit(pid: number, exitCode: number | null, signal: number | null): void {
-    const worker = [...this.workers.values()].find((w) => w.pid === pid);
+    const worker = this.workers.withPid(pid);
     if (worker) this.finalize(worker, describeExit(exitCode, signal), exitCode, signal);
   }
 
@@ -337,7 +322,7 @@ export class Supervisor implements WorkerEvents {
     const clean = exitCode === 0 && worker.retireReason !== null;
     const reason: ExitReason = worker.killedFor ?? (clean ? (worker.retireReason as ExitReason) : this.shuttingDown ? "shutdown" : "crash");
     worker.setState("exited");
-    this.workers.delete(worker.id);
+    this.workers.remove(worker);
     worker.socket?.destroy();
     const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
     for (const exchange of worker.inflight.values()) {
@@ -361,7 +346,7 @@ export class Supervisor implements WorkerEvents {
 
   private onTick(): void {
     const now = performance.now();
-    for (const worker of this.workers.values()) {
+    for (const worker of this.workers.all()) {
       for (const exchange of worker.inflight.values()) {
         if (exchange.deadline > 0 && now > exchange.deadline) this.killForTimeout(worker, exchange);
       }
@@ -397,7 +382,7 @@ export class Supervisor implements WorkerEvents {
   private onSamples(samples: Array<{ pid: number; rssKiB: number; cpu: number }>): void {
     const byPid = new Map(samples.map((s) => [s.pid, s]));
     const t = this.now();
-    for (const worker of this.workers.values()) {
+    for (const worker of this.workers.all()) {
       const sample = byPid.get(worker.pid);
       if (!sample) continue;
       worker.rssKiB = sample.rssKiB;
@@ -410,7 +395,7 @@ export class Supervisor implements WorkerEvents {
 
   /** Workers that are up and taking requests. */
   get readyWorkers(): number {
-    return [...this.workers.values()].filter((w) => w.state === "idle" || w.state === "busy").length;
+    return this.workers.ready;
   }
 
   get lastBootFailure(): FatalMessage | null {
@@ -423,14 +408,14 @@ export class Supervisor implements WorkerEvents {
     this.shuttingDown = true;
     for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, "Service Unavailable: shutting down");
     const httpClosed = this.http.close();
-    await waitUntil(() => [...this.workers.values()].every((w) => w.inflight.size === 0), graceSec * 1000);
-    for (const worker of this.workers.values()) worker.stop("shutdown");
+    await waitUntil(() => !this.workers.anyInflight, graceSec * 1000);
+    for (const worker of this.workers.all()) worker.stop("shutdown");
     this.launcher.stopMaster();
     await waitUntil(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 3000);
-    for (const worker of this.workers.values()) this.killPid(worker.pid);
+    for (const worker of this.workers.all()) this.killPid(worker.pid);
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
     await waitUntil(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 2000);
-    for (const worker of [...this.workers.values()]) this.finalize(worker, "killed at shutdown", null, "SIGKILL");
+    for (const worker of this.workers.all()) this.finalize(worker, "killed at shutdown", null, "SIGKILL");
     if (this.tick) clearInterval(this.tick);
     this.sampler.stop();
     this.http.closeAll();
@@ -441,7 +426,7 @@ export class Supervisor implements WorkerEvents {
 
   /** A second Ctrl-C: stop waiting for requests to finish, kill every process now. */
   killAll(): void {
-    for (const worker of this.workers.values()) this.killPid(worker.pid);
+    for (const worker of this.workers.all()) this.killPid(worker.pid);
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
   }
 

@@ -298,9 +298,12 @@ export class Supervisor implements WorkerEvents {
       if (!wasReady) this.options.bootFailed?.({ stage: "boot", workerId: 0, pid, message: `${cause} before it was ready; see its output above`, traceback: "" });
     }
     this.noteBootFailure();
-    // Workers it never forked will not come: count them gone so the pool asks again.
+    // Its workers die with it (PDEATHSIG) and the ones it never forked will not come: count
+    // them all gone now, with the real cause, so the pool asks again.
     for (const worker of this.workers.all()) {
-      if (worker.pid === 0) this.finalize(worker, `was never forked: ${cause}`, exitCode, signal, true);
+      const words = worker.pid === 0 ? `was never forked: ${cause}` : `died with its master: ${cause}`;
+      this.finalize(worker, words, null, "SIGKILL", true);
+      this.killPid(worker.pid);
     }
   }
 
@@ -315,7 +318,7 @@ export class Supervisor implements WorkerEvents {
     this.nextSpawnAt = this.now() + bootBackoffMs(this.bootFailures);
   }
 
-  /** `masterGone`: the worker was never forked; the master's exit was counted and logged once. */
+  /** `masterGone`: the worker went with its master, whose exit was counted and logged once. */
   private finalize(worker: Worker, cause: string, exitCode: number | null, signal: number | string | null, masterGone = false): void {
     if (!worker.live) return;
     const wasStarting = worker.state === "starting";

@@ -112,6 +112,19 @@ for (const preload of [false, true]) {
       assert.notEqual(await pidNow(), victim);
     });
 
+    test("the master killed (OOM killer): its workers go with it, the request in flight gets 502 naming the cause, a new master serves", async () => {
+      const [master] = balloon.pythonProcesses().filter((pid) => !balloon.workerProcesses().includes(pid));
+      const workers = balloon.workerProcesses();
+      const { pending } = await inFlightSlow(balloon);
+      process.kill(master, "SIGKILL");
+      const res = await pending;
+      assert.equal(res.status, 502);
+      assert.match(res.body, /died with its master: the Python master \(pid \d+\) killed by signal 9 \(SIGKILL\) — out of memory\?/);
+      await waitFor(() => workers.every((pid) => !pidAlive(pid)), { timeoutMs: 3000, what: `workers ${workers} gone with the master` });
+      assert.equal((await balloon.get("/ok")).status, 200, "a new master and worker serve");
+      assert.ok(!workers.includes(await pidNow()));
+    });
+
     test("malformed HTTP gets 400 and the server keeps serving", async () => {
       const answer = await rawExchange(balloon.port, "GARBAGE\r\n\r\n");
       assert.match(answer, /^HTTP\/1\.1 400 /);

@@ -5,7 +5,7 @@
 // socket inside a fresh 0700 directory; their first frame says who they are (Hello,
 // MasterReady or Fatal).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,6 +75,26 @@ function greet(socket: Socket, onFirst: (type: number, payload: Buffer, leftover
   socket.on("error", () => undefined);
 }
 
+const SOCKET_DIR_PREFIX = "balloon-";
+
+/** A supervisor killed with SIGKILL leaves its socket directory behind; the next one clears it. */
+function removeStaleSocketDirs(): void {
+  const pattern = new RegExp(`^${SOCKET_DIR_PREFIX}(\\d+)-`);
+  for (const name of readdirSync(tmpdir())) {
+    const owner = pattern.exec(name);
+    if (owner && !processExists(Number(owner[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
+  }
+}
+
 export class Launcher {
   readonly socketDir: string;
   readonly socketPath: string;
@@ -83,7 +103,8 @@ export class Launcher {
   private masterSocket: Socket | null = null;
 
   constructor(private readonly options: LaunchOptions, private readonly events: LauncherEvents) {
-    this.socketDir = mkdtempSync(join(tmpdir(), "balloon-"));
+    removeStaleSocketDirs();
+    this.socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
     this.socketPath = join(this.socketDir, "shim.sock");
   }
 

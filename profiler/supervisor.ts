@@ -83,7 +83,14 @@ export class Supervisor implements WorkerEvents {
 
   async start(): Promise<number> {
     await this.launcher.listen();
-    this.port = await this.http.listen();
+    try {
+      this.port = await this.http.listen();
+    } catch (error) {
+      await this.launcher.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE") throw new Error(`port ${this.options.port} is in use on 127.0.0.1 (--port 0 picks a free one)`);
+      throw error;
+    }
     this.launcher.serverPort = this.port; // known only now when --port 0 picked one
     this.launcher.startMaster();
     this.maintainPool();

@@ -2,7 +2,8 @@
 // workers dying mid-request, hangs, bad clients, and the supervisor's own stop and death.
 // Real `balloon run` processes on the faults fixture app (test/fixtures/apps/faults).
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import http from "node:http";
 import path from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
@@ -318,6 +319,12 @@ for (const preload of [false, true]) {
       process.kill(balloon.pid, "SIGKILL");
       await balloon.exited;
       await waitFor(() => pids.every((pid) => !pidAlive(pid)), { timeoutMs: 2500, what: `workers ${pids} gone` });
+      // Its private socket directory outlives it, until the next supervisor clears it.
+      const leftovers = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`balloon-${balloon.pid}-`));
+      assert.equal(leftovers().length, 1);
+      const next = await startBalloon(["--workers", "1", ...flags]);
+      await next.waitForWorkers(1);
+      assert.deepEqual(leftovers(), []);
     });
   });
 }

@@ -1,6 +1,6 @@
 // Pool policy as pure functions: how many workers to start or retire, whom the memory
 // budget retires, when a worker recycles. The supervisor applies the answers.
-import type { ExitReason } from "./protocol";
+import type { ExitReason, FatalMessage } from "./protocol";
 
 export interface PoolView {
   starting: number;
@@ -83,4 +83,26 @@ export function recycleReason(
 export function bootBackoffMs(failures: number): number {
   if (failures <= 0) return 0;
   return Math.min(30_000, 500 * 2 ** (failures - 1));
+}
+
+/** Boots that failed in a row, when the next spawn may happen, and the last load error. */
+export class BootBackoff {
+  private failures = 0;
+  private nextSpawnAt = 0;
+  /** The app's load error while no worker has booted since: requests are told it at once. */
+  fatal: FatalMessage | null = null;
+
+  failed(now: number): void {
+    this.failures += 1;
+    this.nextSpawnAt = now + bootBackoffMs(this.failures);
+  }
+
+  succeeded(): void {
+    this.failures = 0;
+    this.fatal = null;
+  }
+
+  allowsSpawn(now: number): boolean {
+    return now >= this.nextSpawnAt;
+  }
 }

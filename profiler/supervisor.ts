@@ -6,8 +6,8 @@ import { describeExit, signalName } from "./exitcause";
 import { requestLine, type Exchange } from "./exchange";
 import { HttpFront } from "./http";
 import { Launcher, shimConfig } from "./launcher";
-import type { RecordLine, RequestOutcome, RunInfo, Settings } from "./model";
-import { bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "./pool";
+import type { RecordLine, RequestOutcome, RunInfo, Settings, WorkerEventName, WorkerLine } from "./model";
+import { BootBackoff, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "./pool";
 import { ExitCode, type ExitReason, type FatalMessage, type HelloMessage, type LogMessage, type RequestStats } from "./protocol";
 import { Sampler, type ProcessReader } from "./sampler";
 import { waitUntil } from "./wait";
@@ -41,9 +41,7 @@ export class Supervisor implements WorkerEvents {
   private readonly now: () => number;
   private readonly random: () => number;
   private nextWorkerId = 1;
-  private bootFailures = 0;
-  private nextSpawnAt = 0;
-  private lastFatal: FatalMessage | null = null;
+  private readonly boot = new BootBackoff();
   private appRecorded = false;
   private shuttingDown = false;
   private maintaining = false;
@@ -109,9 +107,9 @@ export class Supervisor implements WorkerEvents {
     const worker = this.freeWorker();
     if (worker) {
       this.dispatch(worker, exchange);
-    } else if (this.lastFatal && this.readyWorkers === 0) {
+    } else if (this.boot.fatal && this.readyWorkers === 0) {
       // Holding it until the next boot attempt (up to 30 s of backoff) would only delay the same answer.
-      exchange.sink.fail(503, `Service Unavailable: the app failed to load: ${this.lastFatal.message}`);
+      exchange.sink.fail(503, `Service Unavailable: the app failed to load: ${this.boot.fatal.message}`);
     } else if (this.queue.length >= this.options.settings.queueSize) {
       exchange.sink.fail(503, `Service Unavailable: all workers busy and ${this.queue.length} requests queued (--queue)`);
     } else {
@@ -180,7 +178,7 @@ export class Supervisor implements WorkerEvents {
       maxSpare: settings.maxSpare ?? 1,
       maxWorkers: settings.maxWorkers,
     });
-    if (decision.spawn > 0 && this.now() >= this.nextSpawnAt) {
+    if (decision.spawn > 0 && this.boot.allowsSpawn(this.now())) {
       for (let i = 0; i < decision.spawn; i++) this.spawnWorker();
     }
     for (let i = 0; i < decision.retireIdle; i++) {
@@ -195,7 +193,7 @@ export class Supervisor implements WorkerEvents {
     this.workers.add(worker);
     if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.launcher.startMaster();
     this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
-    this.options.record({ type: "worker", t: this.now(), event: "spawn", worker: worker.id, pid: worker.pid });
+    this.recordWorker("spawn", worker);
   }
 
   private onMasterReady(hello: HelloMessage): void {
@@ -204,6 +202,10 @@ export class Supervisor implements WorkerEvents {
     for (const worker of this.workers.all()) {
       if (worker.state === "starting" && worker.pid === 0) this.launcher.fork(worker.id);
     }
+  }
+
+  private recordWorker(event: WorkerEventName, worker: { id: number; pid: number }, more: Partial<WorkerLine> = {}): void {
+    this.options.record({ type: "worker", t: this.now(), event, worker: worker.id, pid: worker.pid, ...more });
   }
 
   private recordApp(hello: HelloMessage): void {
@@ -222,14 +224,10 @@ export class Supervisor implements WorkerEvents {
   }
 
   ready(worker: Worker, hello: HelloMessage): void {
-    this.bootFailures = 0;
-    this.lastFatal = null;
+    this.boot.succeeded();
     this.recordApp(hello);
-    this.options.record({
-      type: "worker", t: this.now(), event: "ready", worker: worker.id, pid: worker.pid,
-      rssKiB: hello.memory.rssKiB, vmSizeKiB: hello.memory.vmSizeKiB,
-      stackLimitKiB: hello.stackLimitKiB, threadStackKiB: hello.threadStackKiB,
-    });
+    const { memory, stackLimitKiB, threadStackKiB } = hello;
+    this.recordWorker("ready", worker, { rssKiB: memory.rssKiB, vmSizeKiB: memory.vmSizeKiB, stackLimitKiB, threadStackKiB });
     if (this.shuttingDown) {
       worker.stop("shutdown");
       return;
@@ -243,7 +241,7 @@ export class Supervisor implements WorkerEvents {
     worker.retireReason = reason;
     worker.retireDetail = detail;
     worker.setState("draining");
-    this.options.record({ type: "worker", t: this.now(), event: "recycle", worker: worker.id, pid: worker.pid, reason, detail, rssKiB: worker.rssKiB });
+    this.recordWorker("recycle", worker, { reason, detail, rssKiB: worker.rssKiB });
     this.maintainPool(); // the replacement starts before the old one leaves
     if (worker.inflight.size === 0) worker.stop(reason);
   }
@@ -265,12 +263,12 @@ export class Supervisor implements WorkerEvents {
   private onFatal(fatal: FatalMessage): void {
     // The backoff counts when the process is seen gone (finalize, onMasterExit): its exit
     // status and this frame travel on different sockets, in either order.
-    this.lastFatal = fatal;
+    this.boot.fatal = fatal;
     const who = fatal.workerId === 0 ? "the master" : `worker ${fatal.workerId}`;
     const what = fatal.stage === "import" ? "the app failed to load" : "could not start";
     const traceback = fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : "";
     this.options.log(who, { level: "error", message: `${what}: ${fatal.message}${traceback}` });
-    this.options.record({ type: "worker", t: this.now(), event: "boot-failed", worker: fatal.workerId, pid: fatal.pid, detail: fatal.message });
+    this.recordWorker("boot-failed", { id: fatal.workerId, pid: fatal.pid }, { detail: fatal.message });
     this.options.bootFailed?.(fatal);
     if (!this.freeWorker()) {
       for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, `Service Unavailable: the app failed to load: ${fatal.message}`);
@@ -304,7 +302,7 @@ export class Supervisor implements WorkerEvents {
       // as an import error for `balloon profile`. Import errors came as a Fatal already.
       if (!wasReady) this.options.bootFailed?.({ stage: "boot", workerId: 0, pid, message: `${cause} before it was ready; see its output above`, traceback: "" });
     }
-    this.noteBootFailure();
+    this.boot.failed(this.now());
     // Its workers die with it (PDEATHSIG) and the ones it never forked will not come: count
     // them all gone now, with the real cause, so the pool asks again.
     for (const worker of this.workers.all()) {
@@ -320,11 +318,6 @@ export class Supervisor implements WorkerEvents {
   }
 
   /** The worker's process is gone: answer what it held, record why, keep the pool whole. */
-  private noteBootFailure(): void {
-    this.bootFailures += 1;
-    this.nextSpawnAt = this.now() + bootBackoffMs(this.bootFailures);
-  }
-
   /** `masterGone`: the worker went with its master, whose exit was counted and logged once. */
   private finalize(worker: Worker, cause: string, exitCode: number | null, signal: number | string | null, masterGone = false): void {
     if (!worker.live) return;
@@ -344,12 +337,9 @@ export class Supervisor implements WorkerEvents {
     worker.inflight.clear();
     const crashed = reason === "crash";
     const detail = crashed ? cause : worker.retireDetail || cause;
-    this.options.record({
-      type: "worker", t: this.now(), event: crashed ? "crash" : "exit", worker: worker.id, pid: worker.pid,
-      reason, detail, exitCode, signal: signalName(signal), rssKiB: worker.rssKiB,
-    });
+    this.recordWorker(crashed ? "crash" : "exit", worker, { reason, detail, exitCode, signal: signalName(signal), rssKiB: worker.rssKiB });
     if (crashed && !masterGone && exitCode !== ExitCode.AppLoadError) this.options.log(who, { level: "error", message: cause });
-    if (wasStarting && crashed && !masterGone) this.noteBootFailure();
+    if (wasStarting && crashed && !masterGone) this.boot.failed(this.now());
     this.maintainPool();
     this.drainQueue();
   }
@@ -406,10 +396,6 @@ export class Supervisor implements WorkerEvents {
   /** Workers that are up and taking requests. */
   get readyWorkers(): number {
     return this.workers.ready;
-  }
-
-  get lastBootFailure(): FatalMessage | null {
-    return this.lastFatal;
   }
 
   /** Graceful stop: no new requests, in-flight ones finish (up to graceSec), every child reaped. */

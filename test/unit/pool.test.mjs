@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "../../out/test-build/pool.js";
+import { BootBackoff, bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "../../out/test-build/pool.js";
 
 test("decidePool: fixed and dynamic pools", () => {
   const fixed = { workers: 2, minSpare: 0, maxSpare: 0, maxWorkers: 2 };
@@ -53,4 +53,19 @@ test("recycleReason: request count first, then RSS", () => {
 
 test("bootBackoffMs doubles from 0.5 s up to 30 s", () => {
   assert.deepEqual([0, 1, 2, 3, 4, 10].map(bootBackoffMs), [0, 500, 1000, 2000, 4000, 30_000]);
+});
+
+test("BootBackoff: failures in a row push the next spawn out; a boot clears them", () => {
+  const boot = new BootBackoff();
+  assert.equal(boot.allowsSpawn(0), true);
+  boot.failed(1000);
+  assert.equal(boot.allowsSpawn(1499), false);
+  assert.equal(boot.allowsSpawn(1500), true);
+  boot.failed(2000);
+  assert.equal(boot.allowsSpawn(2999), false, "second failure: 1 s");
+  boot.fatal = { stage: "import", workerId: 1, pid: 9, message: "ImportError: x", traceback: "" };
+  boot.succeeded();
+  assert.equal(boot.fatal, null);
+  boot.failed(5000);
+  assert.equal(boot.allowsSpawn(5500), true, "back to 0.5 s after a success");
 });

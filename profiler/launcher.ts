@@ -95,6 +95,14 @@ function processExists(pid: number): boolean {
   }
 }
 
+function parseJson(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString("utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 export class Launcher {
   readonly socketDir: string;
   readonly socketPath: string;
@@ -122,7 +130,11 @@ export class Launcher {
   }
 
   private onGreeting(socket: Socket, type: number, payload: Buffer, leftover: Buffer | null): void {
-    const message = JSON.parse(payload.toString("utf8")) as unknown;
+    const message = parseJson(payload);
+    if (message === undefined) {
+      socket.destroy(); // not one of ours, or garbled: it gets no say
+      return;
+    }
     if (type === Frame.Hello) {
       this.events.workerHello(message as HelloMessage, socket, leftover);
     } else if (type === Frame.MasterReady) {
@@ -140,8 +152,16 @@ export class Launcher {
   private watchMaster(socket: Socket, leftover: Buffer | null): void {
     const decoder = new FrameDecoder();
     const onData = (chunk: Buffer): void => {
-      for (const frame of decoder.push(chunk)) {
-        const message = JSON.parse(frame.payload.toString("utf8")) as unknown;
+      let frames;
+      try {
+        frames = decoder.push(chunk);
+      } catch {
+        socket.destroy(); // garbled: the master is lost, as if it had died
+        return;
+      }
+      for (const frame of frames) {
+        const message = parseJson(frame.payload);
+        if (message === undefined) continue;
         if (frame.type === Frame.Forked) this.events.forked(message as ForkedMessage);
         else if (frame.type === Frame.ChildExit) {
           const exit = message as ChildExitMessage;

@@ -105,15 +105,14 @@ export class Worker {
   }
 
   private onData(chunk: Buffer): void {
-    let frames;
+    // A garbled stream (bad length, bad JSON) must not take the supervisor down: the worker
+    // is cut off and handled like one that died.
     try {
-      frames = this.decoder.push(chunk);
+      for (const frame of this.decoder.push(chunk)) this.onFrame(frame.type, frame.payload);
     } catch (error) {
-      this.events.log(this, { level: "error", message: `worker ${this.id}: ${(error as Error).message}; closing it` });
+      this.events.log(this, { level: "error", message: `worker ${this.id} sent a malformed frame (${(error as Error).message}); closing it` });
       this.socket?.destroy();
-      return;
     }
-    for (const frame of frames) this.onFrame(frame.type, frame.payload);
   }
 
   private onFrame(type: number, payload: Buffer): void {

@@ -2,7 +2,7 @@
 // request into an Exchange for the supervisor and its answer back into HTTP.
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Exchange, ResponseSink } from "./exchange";
+import { statusCode, type Exchange, type ResponseSink } from "./exchange";
 
 /** Where Balloon serves. Never anything but loopback: the user's app is under a profiler. */
 export const LOOPBACK = "127.0.0.1";
@@ -27,11 +27,11 @@ function hasHeader(headers: Array<[string, string]>, name: string): boolean {
 
 /** "200 OK" → [200, "OK"]; a reason that is missing falls back to the standard one. */
 function splitStatus(status: string): [number, string] {
+  const code = statusCode(status);
   const space = status.indexOf(" ");
-  const code = Number.parseInt(space < 0 ? status : status.slice(0, space), 10);
-  const valid = Number.isInteger(code) && code >= 100 && code <= 999;
-  const reason = space < 0 ? "" : status.slice(space + 1);
-  return valid ? [code, reason || STATUS_CODES[code] || ""] : [500, "Internal Server Error"];
+  // An unreadable status became 500: its words are not that status's reason.
+  const reason = space >= 0 && Number.parseInt(status, 10) === code ? status.slice(space + 1) : "";
+  return [code, reason || STATUS_CODES[code] || ""];
 }
 
 class HttpSink implements ResponseSink {

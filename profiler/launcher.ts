@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./protocol";
 import type { RunInfo, Settings } from "./model";
-import { FrameDecoder, encodeFrame } from "./wire";
+import { FrameDecoder, encodeFrame, type DecodedFrame } from "./wire";
 
 export interface LaunchOptions {
   python: string;
@@ -51,17 +51,21 @@ export interface LauncherEvents {
   output(source: string, message: LogMessage): void;
 }
 
+/** The whole frames in a chunk; a garbled stream closes the socket (its process is then lost, as if it had died). */
+function framesOrDestroy(decoder: FrameDecoder, socket: Socket, chunk: Buffer): DecodedFrame[] {
+  try {
+    return decoder.push(chunk);
+  } catch {
+    socket.destroy();
+    return [];
+  }
+}
+
 /** Identifies the process on the other end of a new connection from its first frame. */
 function greet(socket: Socket, onFirst: (type: number, payload: Buffer, leftover: Buffer | null) => void): void {
   const decoder = new FrameDecoder();
   const onData = (chunk: Buffer): void => {
-    let frames;
-    try {
-      frames = decoder.push(chunk);
-    } catch {
-      socket.destroy();
-      return;
-    }
+    const frames = framesOrDestroy(decoder, socket, chunk);
     if (frames.length === 0) return;
     socket.off("data", onData);
     socket.pause();
@@ -152,14 +156,7 @@ export class Launcher {
   private watchMaster(socket: Socket, leftover: Buffer | null): void {
     const decoder = new FrameDecoder();
     const onData = (chunk: Buffer): void => {
-      let frames;
-      try {
-        frames = decoder.push(chunk);
-      } catch {
-        socket.destroy(); // garbled: the master is lost, as if it had died
-        return;
-      }
-      for (const frame of frames) {
+      for (const frame of framesOrDestroy(decoder, socket, chunk)) {
         const message = parseJson(frame.payload);
         if (message === undefined) continue;
         if (frame.type === Frame.Forked) this.events.forked(message as ForkedMessage);

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { OptionError } from "../options";
 import type { FatalMessage } from "../protocol";
 import { toReportJson } from "../report/json";
-import { formatRouteTable, formatSummary, formatWorkerTable } from "../report/text";
+import { printReport } from "./output";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../requests";
 import { Session, planSession, type AppOptions } from "../session";
 import { sendRequests } from "./client";
@@ -81,9 +81,7 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
     await session.stop("profile finished");
   }
   const report = session.report();
-  const color = Boolean(process.stdout.isTTY);
-  const width = process.stdout.columns;
-  process.stdout.write(`${formatRouteTable(report, { color, width })}\n${formatWorkerTable(report, { color, width })}\n${formatSummary(report, { color })}\n`);
+  printReport(report);
   if (options.report) {
     const out = resolve(options.report);
     writeFileSync(out, toReportJson(report));

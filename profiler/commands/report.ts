@@ -3,7 +3,7 @@ import { analyze } from "../analysis";
 import { toThresholds } from "../options";
 import { readRecording } from "../record";
 import { toReportJson } from "../report/json";
-import { formatRouteTable, formatSummary, formatWorkerTable } from "../report/text";
+import { printReport } from "./output";
 
 export function reportCommand(recordPath: string, options: { json?: boolean; threshold?: string[] }): void {
   const thresholds = toThresholds(options.threshold);
@@ -13,7 +13,5 @@ export function reportCommand(recordPath: string, options: { json?: boolean; thr
     process.stdout.write(toReportJson(report));
     return;
   }
-  const color = Boolean(process.stdout.isTTY);
-  const width = process.stdout.columns;
-  process.stdout.write(`${formatRouteTable(report, { color, width })}\n${formatWorkerTable(report, { color, width })}\n${formatSummary(report, { color })}\n`);
+  printReport(report);
 }

@@ -140,3 +140,8 @@ export function formatSummary(report: Report, opts: TextOptions = {}): string {
   }
   return lines.join("\n");
 }
+
+/** Everything a finished run prints: route table, worker table, summary. */
+export function formatReport(report: Report, opts: TextOptions = {}): string {
+  return `${formatRouteTable(report, opts)}\n${formatWorkerTable(report, opts)}\n${formatSummary(report, opts)}\n`;
+}

@@ -192,8 +192,8 @@ class RouteResolver:
 
     def trace(self, environ):
         """A DispatchTrace to run around this request, or None when there is nothing to learn."""
-        if self._app_code is None:
-            return None
+        if self._app_code is None or (environ["REQUEST_METHOD"], environ["PATH_INFO"]) in self._routes:
+            return None  # a path resolved before needs no folding again (the hot path)
         key = (environ["REQUEST_METHOD"], fold_path(environ["PATH_INFO"]))
         if key in self._dispatch:
             return None

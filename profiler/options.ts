@@ -1,6 +1,6 @@
 // Command-line values → validated Settings. Pure: every check says which option is wrong.
-import type { Settings, Thresholds } from "./model";
-import type { FrameworkName } from "./protocol";
+import type { Settings, Thresholds } from "./record/model";
+import type { FrameworkName } from "./supervisor/shim-protocol";
 
 export class OptionError extends Error {}
 

@@ -2,14 +2,14 @@
 // the optional file, and log lines on stderr. Shared by `balloon run` and `balloon profile`.
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { analyze } from "./analysis";
-import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./model";
-import { RECORD_VERSION } from "./model";
+import { analyze } from "./analysis/analyze";
+import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./record/model";
+import { RECORD_VERSION } from "./record/model";
 import { OptionError, checkStack, toFramework, toSettings, toThresholds, type RawPoolOptions } from "./options";
-import type { FatalMessage, LogMessage } from "./protocol";
-import { choosePython, guessFramework } from "./python";
-import { RecordWriter } from "./record";
-import { Supervisor } from "./supervisor";
+import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
+import { choosePython, guessFramework } from "./supervisor/python";
+import { RecordWriter } from "./record/recording";
+import { Supervisor } from "./supervisor/supervisor";
 
 export interface AppOptions extends RawPoolOptions {
   app?: string;

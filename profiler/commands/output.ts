@@ -1,5 +1,5 @@
 // What the commands print on stdout: colour and width only on a terminal.
-import type { Report } from "../model";
+import type { Report } from "../record/model";
 import { formatReport } from "../report/text";
 
 export function printReport(report: Report): void {

@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { OptionError } from "../options";
-import type { FatalMessage } from "../protocol";
+import type { FatalMessage } from "../supervisor/shim-protocol";
 import { toReportJson } from "../report/json";
 import { printReport } from "./output";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../requests";

@@ -1,7 +1,7 @@
 // `balloon report RECORD`: the per-route table (or the JSON report) of a recording.
-import { analyze } from "../analysis";
+import { analyze } from "../analysis/analyze";
 import { toThresholds } from "../options";
-import { readRecording } from "../record";
+import { readRecording } from "../record/recording";
 import { toReportJson } from "../report/json";
 import { printReport } from "./output";
 

@@ -1,5 +1,5 @@
 // The report as JSON: keys sorted at every level so two reports diff line by line.
-import { REPORT_VERSION, type Report } from "../model";
+import { REPORT_VERSION, type Report } from "../record/model";
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);

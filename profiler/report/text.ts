@@ -1,7 +1,7 @@
 // Terminal rendering of a Report: route table, worker table, summary.
 // Colour only when asked (the CLI passes process.stdout.isTTY): piped output stays plain text.
 import Table from "cli-table3";
-import type { Report, RouteFlag, RouteReport, WorkerReport } from "../model";
+import type { Report, RouteFlag, RouteReport, WorkerReport } from "../record/model";
 
 export interface TextOptions {
   color?: boolean;

@@ -1,5 +1,5 @@
 // The Python shim (profiler/shim/balloon_shim) against a fake supervisor socket:
-// real /usr/bin/python3 processes, frames checked against protocol.ts.
+// real /usr/bin/python3 processes, frames checked against shim-protocol.ts.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";

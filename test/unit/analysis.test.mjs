@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { analyze, DEFAULT_THRESHOLDS } from "../../out/test-build/analysis.js";
+import { analyze, DEFAULT_THRESHOLDS } from "../../out/test-build/analysis/analyze.js";
 import { noise, Simulation } from "./helpers/recording.mjs";
 
 const routeOf = (report, route, method = "GET") => {

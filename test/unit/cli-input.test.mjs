@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OptionError, checkStack, toFramework, toSettings, toThresholds } from "../../out/test-build/options.js";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../../out/test-build/requests.js";
-import { choosePython } from "../../out/test-build/python.js";
+import { choosePython } from "../../out/test-build/supervisor/python.js";
 
 test("toSettings: defaults and dynamic pool", () => {
   const defaults = toSettings({});

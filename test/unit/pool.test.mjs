@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BootBackoff, bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "../../out/test-build/pool.js";
+import { BootBackoff, bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "../../out/test-build/supervisor/pool.js";
 
 test("decidePool: fixed and dynamic pools", () => {
   const fixed = { workers: 2, minSpare: 0, maxSpare: 0, maxWorkers: 2 };

@@ -1,8 +1,8 @@
-// The Python shim mirrors protocol.ts: the same frame codes, exit codes and environment names.
+// The Python shim mirrors shim-protocol.ts: the same frame codes, exit codes and environment names.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Frame, ExitCode, ShimEnv } from "../../out/test-build/protocol.js";
+import { Frame, ExitCode, ShimEnv } from "../../out/test-build/supervisor/shim-protocol.js";
 
 const python = readFileSync(new URL("../../profiler/shim/balloon_shim/protocol.py", import.meta.url), "utf8");
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as nextTick } from "node:timers/promises";
-import { parseRecording, readRecording, RecordWriter } from "../../out/test-build/record.js";
+import { parseRecording, readRecording, RecordWriter } from "../../out/test-build/record/recording.js";
 import { Simulation } from "./helpers/recording.mjs";
 
 const START = JSON.stringify(new Simulation({}).lines[0]);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { analyze } from "../../out/test-build/analysis.js";
+import { analyze } from "../../out/test-build/analysis/analyze.js";
 import { formatRouteTable, formatSummary, formatWorkerTable } from "../../out/test-build/report/text.js";
 import { parseReport, toReportJson } from "../../out/test-build/report/json.js";
 import { Simulation } from "./helpers/recording.mjs";

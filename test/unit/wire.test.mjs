@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FrameDecoder, encodeFrame, encodeHeadFrame, splitBody, splitHead } from "../../out/test-build/wire.js";
-import { describeExit } from "../../out/test-build/exitcause.js";
+import { FrameDecoder, encodeFrame, encodeHeadFrame, splitBody, splitHead } from "../../out/test-build/supervisor/wire.js";
+import { describeExit } from "../../out/test-build/supervisor/exitcause.js";
 
 test("frames survive any split of the byte stream", () => {
   const frames = [encodeFrame(0x10, '{"a":1}'), encodeHeadFrame(0x14, { id: 7, status: "200 OK" }, Buffer.from("body\nwith newline")), encodeFrame(0x12, Buffer.concat([Buffer.from([0, 0, 0, 7]), Buffer.from("chunk")]))];

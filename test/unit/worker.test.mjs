@@ -2,9 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { Worker } from "../../out/test-build/worker.js";
-import { encodeFrame, encodeHeadFrame } from "../../out/test-build/wire.js";
-import { Frame } from "../../out/test-build/protocol.js";
+import { Worker } from "../../out/test-build/supervisor/worker.js";
+import { encodeFrame, encodeHeadFrame } from "../../out/test-build/supervisor/wire.js";
+import { Frame } from "../../out/test-build/supervisor/shim-protocol.js";
 
 function fakeSocket() {
   const socket = new EventEmitter();

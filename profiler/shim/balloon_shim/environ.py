@@ -1,4 +1,4 @@
-"""PEP 3333 environ for one request, from a RequestHead (protocol.ts) and its body."""
+"""PEP 3333 environ for one request, from a RequestHead (shim-protocol.ts) and its body."""
 import io
 import sys
 from urllib.parse import unquote_to_bytes

@@ -116,7 +116,7 @@ def read_rollup():
 
 
 def snapshot(with_rollup=True):
-    """MemorySnapshot (protocol.ts) of this process."""
+    """MemorySnapshot (shim-protocol.ts) of this process."""
     rss, _, vmsize = read_status()
     snap = {"rssKiB": rss, "vmSizeKiB": vmsize}
     rollup = read_rollup() if with_rollup else None

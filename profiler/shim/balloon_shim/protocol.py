@@ -1,8 +1,8 @@
 """Frame codes, exit codes and environment names of the supervisor <-> shim protocol.
 
-Mirrors profiler/protocol.ts (the source of truth, with the JSON shapes of every payload);
+Mirrors profiler/supervisor/shim-protocol.ts (the source of truth, with the JSON shapes of every payload);
 test/unit/protocol.test.mjs checks that the names and values agree, so keep one
-`Name = value` per line, spelled as in protocol.ts.
+`Name = value` per line, spelled as in shim-protocol.ts.
 """
 
 
@@ -38,7 +38,7 @@ class ShimEnv:
     workerId = "BALLOON_WORKER_ID"
 
 
-# Ours alone (not in protocol.ts): set before the re-exec that applies a new RLIMIT_STACK,
+# Ours alone (not in shim-protocol.ts): set before the re-exec that applies a new RLIMIT_STACK,
 # so a limit the kernel will not give cannot make the shim re-exec forever.
 STACK_REEXEC_ENV = "BALLOON_STACK_REEXEC"
 

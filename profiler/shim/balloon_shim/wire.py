@@ -1,6 +1,6 @@
 """Framing of the supervisor socket: u32 big-endian length of (type + payload), u8 type, payload.
 
-Same layout as profiler/wire.ts. Writers build each frame as one bytes object and send it
+Same layout as profiler/supervisor/wire.ts. Writers build each frame as one bytes object and send it
 with one sendall: fewer syscalls, and frames from several threads never interleave as long
 as the caller holds its send lock.
 """

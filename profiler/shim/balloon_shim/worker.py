@@ -1,5 +1,5 @@
 """The worker loop: read Request frames, call the WSGI app, send the response and what the
-request did to memory (RequestStats in protocol.ts)."""
+request did to memory (RequestStats in shim-protocol.ts)."""
 import os
 import queue
 import sys

@@ -1,4 +1,4 @@
-// Test-side copy of the supervisor <-> shim framing (profiler/wire.ts), plus a fake
+// Test-side copy of the supervisor <-> shim framing (profiler/supervisor/wire.ts), plus a fake
 // supervisor socket and a shim launcher, so the Python shim can be tested without a build.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,9 +12,9 @@ export const fixturesDir = path.join(repoRoot, "test/fixtures/apps");
 /** Debian's interpreter has django, flask and pyramid; the python3 on PATH may not. */
 export const python = process.env.BALLOON_TEST_PYTHON || "/usr/bin/python3";
 
-/** Frame and ExitCode read from protocol.ts itself, so the tests follow the protocol. */
+/** Frame and ExitCode read from shim-protocol.ts itself, so the tests follow the protocol. */
 function readConstObject(name) {
-  const source = readFileSync(path.join(repoRoot, "profiler/protocol.ts"), "utf8");
+  const source = readFileSync(path.join(repoRoot, "profiler/supervisor/shim-protocol.ts"), "utf8");
   const body = source.match(new RegExp(`export const ${name} = \\{([\\s\\S]*?)\\} as const`))[1];
   return Object.fromEntries([...body.matchAll(/^\s*(\w+): (0x[0-9a-fA-F]+|\d+),/gm)].map((m) => [m[1], Number(m[2])]));
 }

@@ -1,6 +1,6 @@
 // Human words for how a worker process ended.
 import { constants } from "node:os";
-import { ExitCode } from "./protocol";
+import { ExitCode } from "./shim-protocol";
 
 const signalNames = new Map<number, string>(
   Object.entries(constants.signals).map(([name, number]) => [number, name]),

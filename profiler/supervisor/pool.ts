@@ -1,6 +1,6 @@
 // Pool policy as pure functions: how many workers to start or retire, whom the memory
 // budget retires, when a worker recycles. The supervisor applies the answers.
-import type { ExitReason, FatalMessage } from "./protocol";
+import type { ExitReason, FatalMessage } from "./shim-protocol";
 
 export interface PoolView {
   starting: number;

@@ -6,7 +6,7 @@
 // The supervisor decides policy (when to retire, whom to dispatch to); this file keeps the
 // facts straight: which requests run here, what the worker answered, how it ended.
 import type { Socket } from "node:net";
-import { Frame, type ExitReason, type FullResponseHead, type HelloMessage, type LogMessage, type RequestStats, type ResponseEnd, type ResponseStart } from "./protocol";
+import { Frame, type ExitReason, type FullResponseHead, type HelloMessage, type LogMessage, type RequestStats, type ResponseEnd, type ResponseStart } from "./shim-protocol";
 import { FrameDecoder, encodeFrame, encodeHeadFrame, splitBody, splitHead } from "./wire";
 import { statusCode, type Exchange } from "./exchange";
 

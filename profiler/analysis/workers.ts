@@ -1,7 +1,7 @@
 // Per-worker summary: request count, RSS at start / max / end, how the worker ended,
 // and the baseline RSS the flag thresholds are scaled by.
-import type { RecordLine, WorkerLine, WorkerReport } from "./model";
-import type { ExitReason } from "./protocol";
+import type { RecordLine, WorkerLine, WorkerReport } from "../record/model";
+import type { ExitReason } from "../supervisor/shim-protocol";
 import { kibToMiB, round1 } from "./stats";
 
 interface WorkerTally {

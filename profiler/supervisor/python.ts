@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import type { FrameworkName } from "./protocol";
+import type { FrameworkName } from "./shim-protocol";
 
 export interface PythonProbe {
   exists(path: string): boolean;

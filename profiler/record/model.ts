@@ -1,6 +1,6 @@
 // The recording (JSON lines, one RecordLine per line) and the report (JSON) formats.
 // The recording is what the supervisor saw; the report is what analysis made of it.
-import type { AppInfo, ExitReason, HandlerInfo, RequestStats } from "./protocol";
+import type { AppInfo, ExitReason, HandlerInfo, RequestStats } from "../supervisor/shim-protocol";
 
 export const RECORD_VERSION = 1;
 export const REPORT_VERSION = 1;

@@ -10,8 +10,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./protocol";
-import type { RunInfo, Settings } from "./model";
+import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./shim-protocol";
+import type { RunInfo, Settings } from "../record/model";
 import { FrameDecoder, encodeFrame, type DecodedFrame } from "./wire";
 
 export interface LaunchOptions {

@@ -1,7 +1,7 @@
 // One HTTP request on its way through the supervisor: what the worker gets and how its
 // answer goes back. http.ts makes them; the supervisor dispatches them to workers.
-import type { RequestLine, RequestOutcome } from "./model";
-import type { RequestStats, RequestHead } from "./protocol";
+import type { RequestLine, RequestOutcome } from "../record/model";
+import type { RequestStats, RequestHead } from "./shim-protocol";
 
 export type ExchangeState = "queued" | "running" | "done";
 

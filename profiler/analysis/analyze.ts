@@ -3,9 +3,9 @@
 // medians over workers and over repeat calls, never from one reading.
 import type {
   AppLine, FlagLimits, RecordLine, Report, RequestLine, RouteFlag, RouteReport, Settings, StartLine, Thresholds,
-} from "./model";
-import { REPORT_VERSION } from "./model";
-import { summarizeWorkers } from "./analysis-workers";
+} from "../record/model";
+import { REPORT_VERSION } from "../record/model";
+import { summarizeWorkers } from "./workers";
 import { cumulative, kibToMiB, maxOf, median, minOf, round1, theilSenSlope } from "./stats";
 
 /**

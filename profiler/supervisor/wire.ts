@@ -1,5 +1,5 @@
 // Framing of the supervisor ⇄ shim socket: u32 BE length of (type + payload), u8 type, payload.
-// See protocol.ts for the frame types.
+// See shim-protocol.ts for the frame types.
 
 /** Frames bigger than this are a protocol error (a response body chunk is far smaller). */
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;

@@ -32,8 +32,9 @@ function appOptions(command: Command): Command {
     .option("--stack-size <KiB>", "thread stack size: RLIMIT_STACK and threading.stack_size (default 512, 0: leave alone)")
     .option("--preload", "import the app once and fork workers from it (copy-on-write)")
     .option("--no-accounting", "skip per-request memory readings (for overhead measurements)")
-    .option("--queue <n>", "requests waiting for a worker before 503 (default 128)")
-    .option("--max-body <MiB>", "request body limit, 413 above it (default 10)")
+    .option("--queue <n>", "requests waiting for a worker before 503 (default 2048)")
+    .option("--max-body <MiB>", "request body limit, 413 above it (default 10, at most 255)")
+    .option("--header-timeout <seconds>", "408 when a request head takes longer than this to arrive (default 10, 0: Node's 60)")
     .option("--pss-interval <seconds>", "read USS/PSS at most this often per worker (default 1, 0: every request, -1: never)")
     .option("--record <file>", "write every request and worker event to this JSON-lines file")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect);

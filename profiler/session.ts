@@ -66,6 +66,8 @@ export interface SessionHooks {
   keepLines?: number;
   log?(source: string, message: LogMessage): void;
   bootFailed?(fatal: FatalMessage): void;
+  /** The settings cannot work with the measured figures (budget below workers × baseline). */
+  refused?(message: string): void;
   line?(line: RecordLine): void;
 }
 
@@ -101,6 +103,7 @@ export class Session {
       record,
       log: hooks.log ?? printLog,
       bootFailed: hooks.bootFailed,
+      refused: hooks.refused,
     });
   }
 

@@ -120,7 +120,7 @@ function unknownSettings(): Settings {
   return {
     workers: null, minSpare: null, maxSpare: null, maxWorkers: 0, threads: 0, maxRequests: 0, maxRequestsJitter: 0,
     reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 0, stackKiB: 0, preload: false, accounting: false,
-    queueSize: 0, maxBodyMiB: 0, pssIntervalSec: 0,
+    queueSize: 0, maxBodyMiB: 0, headerTimeoutSec: 0, pssIntervalSec: 0,
   };
 }
 

@@ -65,7 +65,10 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
   const readyTimeout = options.readyTimeout ? Number(options.readyTimeout) : 60;
   let onFatal: (message: FatalMessage) => void = () => undefined;
   const fatal = new Promise<FatalMessage>((resolveFatal) => (onFatal = resolveFatal));
-  const session = new Session(plan, shimDir, { bootFailed: (message) => onFatal(message) });
+  const session = new Session(plan, shimDir, {
+    bootFailed: (message) => onFatal(message),
+    refused: (message) => onFatal({ stage: "boot", workerId: 0, pid: 0, message, traceback: "" }),
+  });
   process.stderr.write(`[balloon] ${plan.run.target} with ${plan.run.python} (${plan.pythonWhy}), ${initial} worker(s)\n`);
   try {
     const port = await session.supervisor.start();

@@ -1,14 +1,21 @@
 // `balloon run`: serve the app until Ctrl-C, with a live per-route table on a terminal.
 import { formatRouteTable, formatSummary } from "../report/text";
 import { KEEP_LINES, Session, planSession, type AppOptions } from "../session";
+import { RunFailure } from "./profile";
 
 const LIVE_TABLE_EVERY_MS = 2000;
 
 export async function runCommand(options: AppOptions, shimDir: string): Promise<void> {
   const plan = planSession(options);
   let requestsSeen = 0;
+  let refusal: string | null = null;
+  let stopFor: (why: string) => void = () => undefined;
   const session = new Session(plan, shimDir, {
     keepLines: KEEP_LINES.run,
+    refused: (message) => {
+      refusal = message;
+      stopFor("settings refused");
+    },
     line: (line) => {
       if (line.type === "request") requestsSeen += 1;
     },
@@ -37,12 +44,19 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
       }
       stopping = true;
       process.stderr.write(`\n[balloon] ${signal}: stopping (in-flight requests finish first)\n`);
-      clearInterval(timer);
-      void session.stop(`${signal}`).then(resolve);
+      stopFor(signal);
     };
+    stopFor = (why) => {
+      stopFor = () => undefined;
+      stopping = true;
+      clearInterval(timer);
+      void session.stop(why).then(resolve);
+    };
+    if (refusal !== null) stopFor("settings refused"); // refused before this point
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   });
+  if (refusal !== null) throw new RunFailure(refusal);
   const report = session.report();
   process.stdout.write(`${formatRouteTable(report, { color: live, width: process.stdout.columns })}\n${formatSummary(report, { color: live })}\n`);
   if (plan.recordPath) process.stdout.write(`recording written to ${plan.recordPath}\n`);

@@ -23,6 +23,8 @@ export interface Settings {
   accounting: boolean;
   queueSize: number;
   maxBodyMiB: number;
+  /** The request head must arrive within this long, else 408 (absent in older recordings). */
+  headerTimeoutSec: number;
   pssIntervalSec: number;
 }
 
@@ -50,26 +52,43 @@ export interface AppLine {
   app: AppInfo;
 }
 
-export type RequestOutcome = "ok" | "app-error" | "worker-died" | "timeout" | "client-gone";
+/**
+ * ok: answered by the app. app-error: the app raised (500, or a cut stream). worker-died,
+ * timeout: the worker never finished it (502, 504). client-gone: the client left before it
+ * had the whole response. invalid-response: the app answered something HTTP cannot carry
+ * (a CR/LF in a header, a bad status) and the supervisor sent 502 instead. rejected: the
+ * supervisor answered without a worker (503 queue full or shutting down, 413, 400, 408, 431).
+ */
+export type RequestOutcome = "ok" | "app-error" | "worker-died" | "timeout" | "client-gone" | "invalid-response" | "rejected";
 
 /** The worker's memory figures of a request, as the shim sent them (absent with accounting off). */
 type RequestMemory = Pick<RequestStats, "rssBeforeKiB" | "peakKiB" | "rssAfterKiB" | "vmSizeKiB" | "ussKiB" | "pssKiB" | "concurrent">;
 
 export interface RequestLine extends RequestMemory {
   type: "request";
-  /** Unix ms when the worker got the request. */
+  /** Unix ms when the worker got the request (when the supervisor answered, for worker 0). */
   t: number;
+  /** Unix ms when the request, body included, had arrived (absent in recordings before 0.2). */
+  arrivedAt?: number;
+  /** Time it waited for a worker, ms. */
+  waitMs?: number;
+  /** 0 when the supervisor answered without a worker (outcome "rejected"). */
   worker: number;
   pid: number;
   /** 1-based count of requests this worker has taken, this one included. */
   seq: number;
   method: string;
   path: string;
+  /** Raw query string without "?". */
+  query?: string;
   route: string;
   handler: HandlerInfo | null;
   status: number;
   outcome: RequestOutcome;
   durationMs: number;
+  /** Request body bytes the app was given; response body bytes sent to the client. */
+  requestBytes?: number;
+  responseBytes?: number;
   /** Exception type or the death cause, when the outcome is not "ok". */
   error?: string;
 }

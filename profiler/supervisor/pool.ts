@@ -1,6 +1,6 @@
-// Pool policy as pure functions: how many workers to start or retire, whom the memory
-// budget retires, when a worker recycles. The supervisor applies the answers.
-import type { ExitReason, FatalMessage } from "./shim-protocol";
+// Pool policy as pure functions: how many workers to start or retire, when a worker
+// recycles, how long to wait after failed boots. The arbiter (arbiter.ts) applies them.
+import type { ExitReason } from "./shim-protocol";
 
 export interface PoolView {
   starting: number;
@@ -38,27 +38,6 @@ export function decidePool(view: PoolView, limits: PoolLimits): PoolDecision {
   return { spawn, retireIdle };
 }
 
-export interface BudgetCandidate {
-  id: number;
-  rssKiB: number;
-  idle: boolean;
-}
-
-/**
- * Over the memory budget, the biggest idle worker goes first (it holds the most the
- * allocator will not give back). Returns null when under budget or nobody is idle.
- */
-export function pickBudgetVictim(workers: BudgetCandidate[], budgetKiB: number): number | null {
-  if (budgetKiB <= 0) return null;
-  const total = workers.reduce((sum, worker) => sum + worker.rssKiB, 0);
-  if (total <= budgetKiB) return null;
-  let victim: BudgetCandidate | null = null;
-  for (const worker of workers) {
-    if (worker.idle && (!victim || worker.rssKiB > victim.rssKiB)) victim = worker;
-  }
-  return victim ? victim.id : null;
-}
-
 /** max-requests plus a random jitter in [0, jitter], so workers do not all recycle at once. */
 export function requestLimit(maxRequests: number, jitter: number, random: () => number): number {
   if (maxRequests <= 0) return Number.POSITIVE_INFINITY;
@@ -85,12 +64,10 @@ export function bootBackoffMs(failures: number): number {
   return Math.min(30_000, 500 * 2 ** (failures - 1));
 }
 
-/** Boots that failed in a row, when the next spawn may happen, and the last load error. */
+/** Boots that failed in a row, and when the next spawn may happen. */
 export class BootBackoff {
   private failures = 0;
   private nextSpawnAt = 0;
-  /** The app's load error while no worker has booted since: requests are told it at once. */
-  fatal: FatalMessage | null = null;
 
   failed(now: number): void {
     this.failures += 1;
@@ -99,7 +76,6 @@ export class BootBackoff {
 
   succeeded(): void {
     this.failures = 0;
-    this.fatal = null;
   }
 
   allowsSpawn(now: number): boolean {

@@ -32,6 +32,23 @@ export function encodeHeadFrame(type: number, head: unknown, body: Buffer | null
   return out;
 }
 
+/** Bodies up to this size are copied into the frame (one write); bigger ones go as a second buffer of the same writev. */
+const COPY_BODY_UP_TO_BYTES = 64 * 1024;
+
+/** Writes a "JSON head \n body" frame without copying a big body into a new buffer. */
+export function writeHeadFrame(socket: { write(data: Buffer): boolean; cork(): void; uncork(): void }, type: number, head: unknown, body: Buffer | null): void {
+  if (!body || body.length <= COPY_BODY_UP_TO_BYTES) {
+    socket.write(encodeHeadFrame(type, head, body));
+    return;
+  }
+  const prefix = encodeHeadFrame(type, head, null);
+  prefix.writeUInt32BE(prefix.length - 4 + body.length, 0);
+  socket.cork();
+  socket.write(prefix);
+  socket.write(body);
+  socket.uncork();
+}
+
 /** Splits a "JSON head \n body" payload. */
 export function splitHead<T>(payload: Buffer): { head: T; body: Buffer } {
   const newline = payload.indexOf(0x0a);
@@ -48,39 +65,76 @@ export function splitBody(payload: Buffer): { id: number; chunk: Buffer } {
 }
 
 /**
- * Incremental decoder: feed socket chunks, get whole frames.
- * Keeps at most one partial frame; chunks are only copied when a frame spans them.
+ * Incremental decoder: feed socket chunks, get whole frames, in time linear in the bytes
+ * fed. A frame that spans chunks is gathered in a list and joined once, when its last byte
+ * arrives (re-joining the partial frame on every chunk made a 64 MiB body take 19.7 s).
+ * Frames that fit in one chunk are views of it, not copies.
  */
 export class FrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** Pieces of the frame being gathered (its first piece starts at its length prefix). */
+  private pieces: Buffer[] = [];
+  private piecesBytes = 0;
+  /** Total size (prefix included) of the frame being gathered; 0 while its prefix is incomplete. */
+  private wanted = 0;
 
   push(chunk: Buffer): DecodedFrame[] {
-    let data: Buffer;
-    if (this.pendingBytes === 0) {
-      data = chunk;
-    } else {
-      this.pending.push(chunk);
-      data = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
     const frames: DecodedFrame[] = [];
+    let data = chunk;
+    if (this.piecesBytes > 0) {
+      data = this.complete(chunk, frames);
+      if (data.length === 0) return frames;
+    }
     let offset = 0;
-    while (data.length - offset >= 4) {
-      const length = data.readUInt32BE(offset);
-      if (length < 1 || length > MAX_FRAME_BYTES) {
-        throw new Error(`bad frame length ${length}`);
-      }
+    while (data.length - offset >= 5) {
+      const length = frameLength(data, offset);
       if (data.length - offset - 4 < length) break;
       frames.push({ type: data[offset + 4], payload: data.subarray(offset + 5, offset + 4 + length) });
       offset += 4 + length;
     }
     if (offset < data.length) {
       const rest = data.subarray(offset);
-      this.pending.push(rest);
-      this.pendingBytes = rest.length;
+      this.pieces = [rest];
+      this.piecesBytes = rest.length;
+      this.wanted = rest.length >= 4 ? 4 + frameLength(rest, 0) : 0;
     }
     return frames;
   }
+
+  /** Adds `chunk` to the frame being gathered; emits it when whole; returns the unused rest of `chunk`. */
+  private complete(chunk: Buffer, frames: DecodedFrame[]): Buffer {
+    if (this.wanted === 0) {
+      // The length prefix itself was split: at most 4 bytes to join.
+      const head = Buffer.concat([...this.pieces, chunk.subarray(0, 4)]);
+      if (head.length < 4) {
+        this.pieces = [head];
+        this.piecesBytes = head.length;
+        return chunk.subarray(chunk.length);
+      }
+      this.wanted = 4 + frameLength(head, 0);
+    }
+    const missing = this.wanted - this.piecesBytes;
+    if (chunk.length < missing) {
+      this.pieces.push(chunk);
+      this.piecesBytes += chunk.length;
+      return chunk.subarray(chunk.length);
+    }
+    this.pieces.push(chunk.subarray(0, missing));
+    const frame = Buffer.concat(this.pieces, this.wanted);
+    frames.push({ type: frame[4], payload: frame.subarray(5) });
+    this.pieces = [];
+    this.piecesBytes = 0;
+    this.wanted = 0;
+    return chunk.subarray(missing);
+  }
+
+  /** Bytes held for a frame not yet whole (bounded by MAX_FRAME_BYTES). */
+  get buffered(): number {
+    return this.piecesBytes;
+  }
+}
+
+function frameLength(data: Buffer, offset: number): number {
+  const length = data.readUInt32BE(offset);
+  if (length < 1 || length > MAX_FRAME_BYTES) throw new Error(`bad frame length ${length}`);
+  return length;
 }

@@ -1,25 +1,14 @@
-// One worker process's lifecycle as an explicit state machine, and its side of the socket.
+// One worker process's side of the socket: which requests run there, what it answers, and
+// how its answers reach the clients. The arbiter (arbiter.ts) decides policy and keeps the
+// worker's lifecycle phase; this file keeps the I/O straight.
 //
-//   starting ──hello──▶ idle ⇄ busy ──retire──▶ draining ──(in-flight done)──▶ stopping ──▶ exited
-//       └───────────────── process gone (any state) ─────────────────────────────────────▶ exited
-//
-// The supervisor decides policy (when to retire, whom to dispatch to); this file keeps the
-// facts straight: which requests run here, what the worker answered, how it ended.
+// Response bodies stream through: each Body frame is written to the client as it comes,
+// and when the client's socket is full the worker's socket is paused, so the worker blocks
+// in its write instead of the supervisor buffering the body (backpressure end to end).
 import type { Socket } from "node:net";
 import { Frame, type ExitReason, type FullResponseHead, type HelloMessage, type LogMessage, type RequestStats, type ResponseEnd, type ResponseStart } from "./shim-protocol";
-import { FrameDecoder, encodeFrame, encodeHeadFrame, splitBody, splitHead } from "./wire";
+import { FrameDecoder, encodeFrame, splitBody, splitHead, writeHeadFrame } from "./wire";
 import { statusCode, type Exchange } from "./exchange";
-
-export type WorkerState = "starting" | "idle" | "busy" | "draining" | "stopping" | "exited";
-
-const transitions: Record<WorkerState, readonly WorkerState[]> = {
-  starting: ["idle", "stopping", "exited"],
-  idle: ["busy", "draining", "stopping", "exited"],
-  busy: ["idle", "busy", "draining", "stopping", "exited"],
-  draining: ["stopping", "exited"],
-  stopping: ["exited"],
-  exited: [],
-};
 
 export interface WorkerEvents {
   ready(worker: Worker, hello: HelloMessage): void;
@@ -31,48 +20,22 @@ export interface WorkerEvents {
 }
 
 export class Worker {
-  state: WorkerState = "starting";
   pid = 0;
   socket: Socket | null = null;
   readonly inflight = new Map<number, Exchange>();
-  /** Requests taken so far. */
+  /** Requests handed to it so far (the recording's per-worker sequence number). */
   requests = 0;
-  /** Latest RSS seen (request stats or sampler), KiB. */
+  /** Latest RSS seen (hello, request stats or sampler), KiB. */
   rssKiB = 0;
-  /** When it last had nothing to do (ms, monotonic): the longest idle goes first, so work spreads evenly. */
-  idleSince = 0;
-  retireReason: ExitReason | null = null;
-  retireDetail = "";
-  /** Set when the supervisor killed it on purpose (timeout), so the exit is not a crash. */
-  killedFor: ExitReason | null = null;
+  /** Words for its exit that only the supervisor knows (which requests ran over the timeout). */
+  exitDetail: string | null = null;
   readonly spawnedAt: number;
   private readonly decoder = new FrameDecoder();
+  /** Requests whose client is not keeping up: the socket stays paused until all drain. */
+  private readonly stalled = new Set<number>();
 
-  constructor(
-    readonly id: number,
-    /** This worker retires after this many requests (max-requests + jitter; Infinity when off). */
-    readonly requestLimit: number,
-    private readonly events: WorkerEvents,
-    now: number,
-  ) {
+  constructor(readonly id: number, private readonly events: WorkerEvents, now: number) {
     this.spawnedAt = now;
-  }
-
-  get live(): boolean {
-    return this.state !== "exited";
-  }
-
-  /** Counts toward the pool: not on its way out. */
-  get serving(): boolean {
-    return this.state === "starting" || this.state === "idle" || this.state === "busy";
-  }
-
-  setState(next: WorkerState): void {
-    if (next === this.state) return;
-    if (!transitions[this.state].includes(next)) {
-      throw new Error(`worker ${this.id}: bad transition ${this.state} → ${next}`);
-    }
-    this.state = next;
   }
 
   /** Binds the worker's socket after its Hello; frames after the Hello are handed over too. */
@@ -83,8 +46,6 @@ export class Worker {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("close", () => this.events.disconnected(this));
     socket.on("error", () => undefined); // "close" follows and carries the news
-    this.setState("idle");
-    this.idleSince = performance.now();
     this.events.ready(this, hello);
     if (leftover && leftover.length > 0) this.onData(leftover);
   }
@@ -92,16 +53,20 @@ export class Worker {
   send(exchange: Exchange): void {
     this.inflight.set(exchange.head.id, exchange);
     this.requests += 1;
-    exchange.state = "running";
-    this.socket?.write(encodeHeadFrame(Frame.Request, exchange.head, exchange.body));
-    this.setState("busy");
+    if (this.socket) writeHeadFrame(this.socket, Frame.Request, exchange.head, exchange.body);
   }
 
   /** Asks the worker to finish what it runs and exit. */
   stop(reason: ExitReason): void {
-    if (this.state === "stopping" || this.state === "exited") return;
-    this.setState("stopping");
     this.socket?.write(encodeFrame(Frame.Stop, JSON.stringify({ reason })));
+  }
+
+  /** Takes a request out (timed out, or its worker died): nothing it sends later counts. */
+  forget(id: number): Exchange | undefined {
+    const exchange = this.inflight.get(id);
+    this.inflight.delete(id);
+    this.unstall(id);
+    return exchange;
   }
 
   private onData(chunk: Buffer): void {
@@ -138,7 +103,8 @@ export class Worker {
       }
       case Frame.Body: {
         const { id, chunk } = splitBody(payload);
-        this.inflight.get(id)?.sink.write(chunk);
+        const exchange = this.inflight.get(id);
+        if (exchange && !exchange.sink.write(chunk)) this.stall(id, exchange);
         return;
       }
       case Frame.ResponseEnd: {
@@ -159,14 +125,23 @@ export class Worker {
     }
   }
 
+  /** The client of `id` is not reading fast enough: stop reading the worker until it is. */
+  private stall(id: number, exchange: Exchange): void {
+    if (this.stalled.has(id)) return;
+    this.stalled.add(id);
+    this.socket?.pause();
+    exchange.sink.whenWritable(() => this.unstall(id));
+  }
+
+  private unstall(id: number): void {
+    if (!this.stalled.delete(id)) return;
+    if (this.stalled.size === 0) this.socket?.resume();
+  }
+
   private complete(exchange: Exchange, stats: RequestStats): void {
     this.inflight.delete(exchange.head.id);
-    exchange.state = "done";
+    this.unstall(exchange.head.id);
     if (typeof stats.rssAfterKiB === "number") this.rssKiB = stats.rssAfterKiB;
-    if (this.state === "busy" && this.inflight.size === 0) {
-      this.setState("idle");
-      this.idleSince = performance.now();
-    }
     this.events.finished(this, exchange, stats);
   }
 }

@@ -1,5 +1,4 @@
-// The supervisor's workers by id, and the questions it asks of them all.
-import type { PoolView } from "./pool";
+// The supervisor's worker connections by id and by pid.
 import type { Worker } from "./worker";
 
 export class WorkerTable {
@@ -22,7 +21,8 @@ export class WorkerTable {
   }
 
   withPid(pid: number): Worker | undefined {
-    return this.all().find((worker) => worker.pid === pid);
+    for (const worker of this.byId.values()) if (worker.pid === pid) return worker;
+    return undefined;
   }
 
   /** A copy: callers may remove workers while they walk it. */
@@ -32,38 +32,8 @@ export class WorkerTable {
 
   /** Pids of the processes that exist (a worker not forked yet has pid 0). */
   pids(): number[] {
-    return this.all().filter((worker) => worker.pid > 0 && worker.live).map((worker) => worker.pid);
-  }
-
-  /** Workers taking requests. */
-  get ready(): number {
-    return this.all().filter((worker) => worker.state === "idle" || worker.state === "busy").length;
-  }
-
-  /** The least loaded worker with a free thread; among equals, the one idle longest (work spreads evenly). */
-  free(threads: number): Worker | null {
-    let best: Worker | null = null;
-    for (const worker of this.byId.values()) {
-      if (worker.state !== "idle" && worker.state !== "busy") continue;
-      if (worker.inflight.size >= threads) continue;
-      const better = !best || worker.inflight.size < best.inflight.size ||
-        (worker.inflight.size === best.inflight.size && worker.idleSince < best.idleSince);
-      if (better) best = worker;
-    }
-    return best;
-  }
-
-  poolView(queued: number): PoolView {
-    const view = { starting: 0, idle: 0, busy: 0, queued };
-    for (const worker of this.byId.values()) {
-      if (worker.state === "starting") view.starting += 1;
-      else if (worker.state === "idle") view.idle += 1;
-      else if (worker.state === "busy") view.busy += 1;
-    }
-    return view;
-  }
-
-  get anyInflight(): boolean {
-    return this.all().some((worker) => worker.inflight.size > 0);
+    const pids: number[] = [];
+    for (const worker of this.byId.values()) if (worker.pid > 0) pids.push(worker.pid);
+    return pids;
   }
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BootBackoff, bootBackoffMs, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "../../out/test-build/supervisor/pool.js";
+import { BootBackoff, bootBackoffMs, decidePool, recycleReason, requestLimit } from "../../out/test-build/supervisor/pool.js";
 
 test("decidePool: fixed and dynamic pools", () => {
   const fixed = { workers: 2, minSpare: 0, maxSpare: 0, maxWorkers: 2 };
@@ -21,18 +21,6 @@ test("decidePool: fixed and dynamic pools", () => {
     const [starting, idle, busy, queued] = view;
     assert.deepEqual(decidePool({ starting, idle, busy, queued }, limits), want, name);
   }
-});
-
-test("pickBudgetVictim: the biggest idle worker, only over budget", () => {
-  const workers = [
-    { id: 1, rssKiB: 100_000, idle: false },
-    { id: 2, rssKiB: 60_000, idle: true },
-    { id: 3, rssKiB: 40_000, idle: true },
-  ];
-  assert.equal(pickBudgetVictim(workers, 300_000), null, "under budget");
-  assert.equal(pickBudgetVictim(workers, 0), null, "no budget");
-  assert.equal(pickBudgetVictim(workers, 150_000), 2, "biggest idle, not the busy one");
-  assert.equal(pickBudgetVictim(workers.map((w) => ({ ...w, idle: false })), 150_000), null, "nobody idle");
 });
 
 test("requestLimit: max-requests plus jitter in [0, J]", () => {
@@ -63,9 +51,7 @@ test("BootBackoff: failures in a row push the next spawn out; a boot clears them
   assert.equal(boot.allowsSpawn(1500), true);
   boot.failed(2000);
   assert.equal(boot.allowsSpawn(2999), false, "second failure: 1 s");
-  boot.fatal = { stage: "import", workerId: 1, pid: 9, message: "ImportError: x", traceback: "" };
   boot.succeeded();
-  assert.equal(boot.fatal, null);
   boot.failed(5000);
   assert.equal(boot.allowsSpawn(5500), true, "back to 0.5 s after a success");
 });

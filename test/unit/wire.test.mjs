@@ -34,3 +34,30 @@ test("describeExit words", () => {
   ];
   for (const [code, signal, want] of cases) assert.equal(describeExit(code, signal), want);
 });
+
+test("frames survive any three-way split, prefix bytes included", () => {
+  const stream = Buffer.concat([encodeFrame(0x10, "ab"), encodeFrame(0x11, ""), encodeFrame(0x12, "xyz")]);
+  for (let a = 0; a <= stream.length; a++) {
+    for (let b = a; b <= stream.length; b++) {
+      const decoder = new FrameDecoder();
+      const got = [...decoder.push(stream.subarray(0, a)), ...decoder.push(stream.subarray(a, b)), ...decoder.push(stream.subarray(b))];
+      assert.deepEqual(got.map((f) => [f.type, f.payload.toString()]), [[0x10, "ab"], [0x11, ""], [0x12, "xyz"]], `cuts ${a}/${b}`);
+      assert.equal(decoder.buffered, 0);
+    }
+  }
+});
+
+test("a frame fed one byte at a time is gathered, not re-joined per byte", { timeout: 60_000 }, () => {
+  // 512 KiB in 1-byte pushes: re-joining the partial frame each time would copy ~128 GiB.
+  const payload = Buffer.alloc(512 * 1024, 7);
+  const stream = encodeFrame(0x12, payload);
+  const decoder = new FrameDecoder();
+  let frames = [];
+  for (let i = 0; i < stream.length; i++) {
+    frames = frames.concat(decoder.push(stream.subarray(i, i + 1)));
+    if (i === 100_000) assert.equal(decoder.buffered, 100_001, "the partial frame is held as it came");
+  }
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0].payload.length, payload.length);
+  assert.ok(frames[0].payload.equals(payload));
+});

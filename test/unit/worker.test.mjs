@@ -1,4 +1,4 @@
-// One worker's side of the socket: the state machine and what a garbled stream does.
+// One worker's side of the socket: requests in, answers out, backpressure, garbled streams.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
@@ -8,12 +8,15 @@ import { Frame } from "../../out/test-build/supervisor/shim-protocol.js";
 
 function fakeSocket() {
   const socket = new EventEmitter();
-  socket.written = [];
-  socket.destroyed = false;
-  socket.write = (data) => socket.written.push(data);
-  socket.destroy = () => {
-    socket.destroyed = true;
-  };
+  Object.assign(socket, {
+    written: [], destroyed: false, paused: false, corked: 0,
+    write: (data) => socket.written.push(Buffer.from(data)),
+    destroy: () => (socket.destroyed = true),
+    pause: () => (socket.paused = true),
+    resume: () => (socket.paused = false),
+    cork: () => (socket.corked += 1),
+    uncork: () => undefined,
+  });
   return socket;
 }
 
@@ -25,39 +28,90 @@ function harness() {
     log: (_worker, message) => seen.logs.push(message),
     disconnected: () => undefined,
   };
-  const worker = new Worker(1, Number.POSITIVE_INFINITY, events, 0);
+  const worker = new Worker(1, events, 0);
   const socket = fakeSocket();
   const hello = { role: "worker", workerId: 1, pid: 42, app: null, memory: { rssKiB: 1000, vmSizeKiB: 2000 }, stackLimitKiB: 512, threadStackKiB: 512 };
   worker.attach(socket, hello, null);
   return { worker, socket, seen };
 }
 
-function exchange(id) {
-  const sent = [];
+/** An exchange whose sink records calls; `writable` says what write() returns. */
+function exchange(id, { body = null, writable = true } = {}) {
+  const calls = [];
+  const waiting = [];
   return {
     head: { id, method: "GET", path: "/", query: "", protocol: "HTTP/1.1", headers: [], remoteAddr: "127.0.0.1", remotePort: 1 },
-    body: null, state: "queued", startedAt: 0, deadline: 0, headersSent: false, status: 0,
-    sink: { clientGone: false, full: (...args) => sent.push(["full", ...args]), start() {}, write() {}, end() {}, fail() {}, abort() {} },
-    sent,
+    body, arrivedAt: 0, startedAt: 0, headersSent: false, status: 0,
+    sink: {
+      clientGone: false, invalidResponse: null, bytesSent: 0,
+      full: (...args) => calls.push(["full", ...args]),
+      start: (...args) => calls.push(["start", ...args]),
+      write: (chunk) => (calls.push(["write", chunk.toString()]), writable),
+      whenWritable: (callback) => waiting.push(callback),
+      end: () => calls.push(["end"]),
+      fail: () => undefined, abort: () => calls.push(["abort"]), onGone: () => undefined,
+    },
+    calls, waiting,
   };
 }
 
-test("states: starting → idle on hello, busy with a request, idle when it is answered", () => {
+const stats = { route: "/", handler: null, concurrent: 1, durationMs: 1, rssBeforeKiB: 1000, peakKiB: 1500, rssAfterKiB: 1100 };
+const bodyFrame = (id, text) => encodeFrame(Frame.Body, Buffer.concat([Buffer.from([0, 0, 0, id]), Buffer.from(text)]));
+
+test("hello, a request out, its whole response back", () => {
   const { worker, socket, seen } = harness();
   assert.equal(seen.ready, 1);
-  assert.equal(worker.state, "idle");
   assert.equal(worker.pid, 42);
   const ex = exchange(7);
   worker.send(ex);
-  assert.equal(worker.state, "busy");
   assert.equal(socket.written.length, 1);
-  const stats = { route: "/", handler: null, concurrent: 1, durationMs: 1, rssBeforeKiB: 1000, peakKiB: 1500, rssAfterKiB: 1100 };
+  assert.equal(socket.written[0][4], Frame.Request);
+  assert.equal(worker.inflight.size, 1);
   socket.emit("data", encodeHeadFrame(Frame.FullResponse, { id: 7, status: "200 OK", headers: [], stats }, Buffer.from("ok")));
-  assert.equal(worker.state, "idle");
+  assert.equal(worker.inflight.size, 0);
   assert.equal(worker.rssKiB, 1100);
-  assert.equal(ex.sent[0][0], "full");
+  assert.equal(ex.calls[0][0], "full");
+  assert.equal(ex.calls[0][3].toString(), "ok");
+  assert.equal(ex.status, 200);
+  assert.deepEqual(seen.finished.map((f) => f.stats.rssAfterKiB), [1100]);
+});
+
+test("a big request body goes out beside its head, not copied into it", () => {
+  const { worker, socket } = harness();
+  const body = Buffer.alloc(1024 * 1024, 1);
+  worker.send(exchange(3, { body }));
+  assert.equal(socket.corked, 1, "head and body in one corked writev");
+  assert.equal(socket.written.length, 2);
+  assert.strictEqual(socket.written[1].length, body.length);
+  const length = socket.written[0].readUInt32BE(0);
+  assert.equal(length, socket.written[0].length - 4 + body.length, "the frame length covers head and body");
+});
+
+test("a slow client pauses the worker's socket until it drains", () => {
+  const { worker, socket, seen } = harness();
+  const ex = exchange(5, { writable: false });
+  worker.send(ex);
+  socket.emit("data", Buffer.concat([encodeFrame(Frame.ResponseStart, JSON.stringify({ id: 5, status: "200 OK", headers: [] })), bodyFrame(5, "part1")]));
+  assert.equal(socket.paused, true, "client full: stop reading the worker");
+  assert.equal(ex.waiting.length, 1);
+  ex.waiting[0]();
+  assert.equal(socket.paused, false, "drained: read again");
+  socket.emit("data", Buffer.concat([bodyFrame(5, "part2"), encodeFrame(Frame.ResponseEnd, JSON.stringify({ id: 5, stats }))]));
+  assert.deepEqual(ex.calls.map((c) => c[0]), ["start", "write", "write", "end"]);
   assert.equal(seen.finished.length, 1);
-  assert.throws(() => worker.setState("starting"), /bad transition idle → starting/);
+  assert.equal(socket.paused, false);
+});
+
+test("a request taken out (timed out) no longer holds the socket paused", () => {
+  const { worker, socket } = harness();
+  const ex = exchange(9, { writable: false });
+  worker.send(ex);
+  socket.emit("data", Buffer.concat([encodeFrame(Frame.ResponseStart, JSON.stringify({ id: 9, status: "200 OK", headers: [] })), bodyFrame(9, "x")]));
+  assert.equal(socket.paused, true);
+  assert.equal(worker.forget(9), ex);
+  assert.equal(socket.paused, false);
+  socket.emit("data", bodyFrame(9, "late"));
+  assert.equal(ex.calls.filter((c) => c[0] === "write").length, 1, "frames of a forgotten request are dropped");
 });
 
 test("a garbled frame closes the worker's socket instead of throwing", () => {

@@ -89,8 +89,8 @@ interface WorkerModel {
   readyAt: number | null;
   retireReason: ExitReason | null;
   retireDetail: string;
-  /** Retire once the request it runs is done (the memory budget chose it while busy). */
-  retireAfterRequest: { reason: ExitReason; detail: string } | null;
+  /** The memory budget chose it while busy: no other is chosen until its request is done. */
+  retireAfterRequest: boolean;
   killedFor: ExitReason | null;
 }
 
@@ -294,9 +294,10 @@ export class Arbiter {
     if (worker.phase === "idle" || worker.phase === "busy") {
       const { maxRequests, reloadOnRssMiB } = this.settings;
       const recycle = maxRequests > 0 || reloadOnRssMiB > 0 ? recycleReason(worker.requests, worker.requestLimit, rssAfterKiB, reloadOnRssMiB) : null;
-      const pending = worker.retireAfterRequest;
       if (recycle) this.retire(worker, recycle.reason, recycle.detail);
-      else if (pending && worker.inflight.size === 0) this.retire(worker, pending.reason, pending.detail);
+      // Chosen by the budget while busy: decided again below on the figure after its
+      // request (a balloon that gave its memory back leaves nothing to reclaim).
+      else if (worker.inflight.size === 0) worker.retireAfterRequest = false;
     }
     if (worker.phase === "draining" && worker.inflight.size === 0) this.stopWorker(worker, worker.retireReason ?? "shutdown");
     if (this.shuttingDown && worker.inflight.size === 0) this.stopWorker(worker, "shutdown");
@@ -365,7 +366,7 @@ export class Arbiter {
       readyAt: null,
       retireReason: null,
       retireDetail: "",
-      retireAfterRequest: null,
+      retireAfterRequest: false,
       killedFor: null,
     };
     this.workers.set(worker.id, worker);
@@ -396,7 +397,7 @@ export class Arbiter {
     if (worker.phase !== "starting" && worker.phase !== "idle" && worker.phase !== "busy") return;
     worker.retireReason = reason;
     worker.retireDetail = detail;
-    worker.retireAfterRequest = null;
+    worker.retireAfterRequest = false;
     setPhase(worker, "draining");
     this.actions.push({ type: "retire", worker: worker.id, reason, detail, rssKiB: worker.rssKiB });
     this.keepPool(); // the replacement starts before the old one leaves
@@ -455,7 +456,7 @@ export class Arbiter {
       id: w.id,
       rssKiB: w.phase === "starting" ? (this.baselineKiB as number) : w.rssKiB,
       idle: w.phase === "idle",
-      retiring: w.phase === "draining" || w.phase === "stopping" || w.phase === "starting" || w.retireAfterRequest !== null,
+      retiring: w.phase === "draining" || w.phase === "stopping" || w.phase === "starting" || w.retireAfterRequest,
     }));
     const plan = planBudget(live, budgetMiB * MIB, this.baselineKiB, now - this.lastBudgetRetireAt);
     if (plan.kind === "none" || plan.kind === "wait") return;
@@ -467,9 +468,12 @@ export class Arbiter {
       return;
     }
     const worker = this.workers.get(plan.worker) as WorkerModel;
-    this.lastBudgetRetireAt = now;
-    if (plan.kind === "retire-now") this.retire(worker, "budget", plan.detail);
-    else worker.retireAfterRequest = { reason: "budget", detail: plan.detail };
+    if (plan.kind === "retire-now") {
+      this.lastBudgetRetireAt = now;
+      this.retire(worker, "budget", plan.detail);
+    } else {
+      worker.retireAfterRequest = true;
+    }
   }
 }
 

@@ -7,6 +7,8 @@ export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 export interface DecodedFrame {
   type: number;
   payload: Buffer;
+  /** Streamed frame types only: the request id the piece belongs to (the payload is then the piece, without the id). */
+  id?: number;
 }
 
 /** Encodes one frame as a single buffer (one write per frame keeps syscalls down). */
@@ -59,77 +61,88 @@ export function splitHead<T>(payload: Buffer): { head: T; body: Buffer } {
   };
 }
 
-/** Body frame payload: u32 request id, bytes. */
-export function splitBody(payload: Buffer): { id: number; chunk: Buffer } {
-  return { id: payload.readUInt32BE(0), chunk: payload.subarray(4) };
-}
-
 /**
- * Incremental decoder: feed socket chunks, get whole frames, in time linear in the bytes
- * fed. A frame that spans chunks is gathered in a list and joined once, when its last byte
- * arrives (re-joining the partial frame on every chunk made a 64 MiB body take 19.7 s).
- * Frames that fit in one chunk are views of it, not copies.
+ * Incremental decoder: feed socket chunks, get frames, in time linear in the bytes fed.
+ * - A frame that spans chunks is gathered in a list and joined once, when its last byte
+ *   arrives (re-joining the partial frame on every chunk made a 64 MiB body take 19.7 s).
+ * - Frames of the streamed type (Body: u32 request id, bytes) are not gathered at all: each
+ *   piece is handed on as it arrives, as { type, id, payload: piece }, so a response body
+ *   goes to its client without a copy and without the supervisor holding it.
+ * Frames and pieces that fit in one chunk are views of it, not copies.
  */
 export class FrameDecoder {
-  /** Pieces of the frame being gathered (its first piece starts at its length prefix). */
-  private pieces: Buffer[] = [];
-  private piecesBytes = 0;
-  /** Total size (prefix included) of the frame being gathered; 0 while its prefix is incomplete. */
-  private wanted = 0;
+  /** The first bytes of a frame whose header (length, type, and id when streamed) is not whole yet. */
+  private header: Buffer | null = null;
+  /** A frame being gathered: its type, payload size, and the pieces so far. */
+  private gathering: { type: number; size: number; pieces: Buffer[]; bytes: number } | null = null;
+  /** A streamed frame under way: its type, request id and the payload bytes still to come. */
+  private streaming: { type: number; id: number; remaining: number } | null = null;
+
+  constructor(private readonly streamedType = -1) {}
 
   push(chunk: Buffer): DecodedFrame[] {
-    const frames: DecodedFrame[] = [];
+    const out: DecodedFrame[] = [];
     let data = chunk;
-    if (this.piecesBytes > 0) {
-      data = this.complete(chunk, frames);
-      if (data.length === 0) return frames;
+    if (this.header) {
+      data = Buffer.concat([this.header, chunk]); // only when a header was split: < 9 bytes + one chunk
+      this.header = null;
     }
     let offset = 0;
-    while (data.length - offset >= 5) {
-      const length = frameLength(data, offset);
-      if (data.length - offset - 4 < length) break;
-      frames.push({ type: data[offset + 4], payload: data.subarray(offset + 5, offset + 4 + length) });
-      offset += 4 + length;
-    }
-    if (offset < data.length) {
-      const rest = data.subarray(offset);
-      this.pieces = [rest];
-      this.piecesBytes = rest.length;
-      this.wanted = rest.length >= 4 ? 4 + frameLength(rest, 0) : 0;
-    }
-    return frames;
-  }
-
-  /** Adds `chunk` to the frame being gathered; emits it when whole; returns the unused rest of `chunk`. */
-  private complete(chunk: Buffer, frames: DecodedFrame[]): Buffer {
-    if (this.wanted === 0) {
-      // The length prefix itself was split: at most 4 bytes to join.
-      const head = Buffer.concat([...this.pieces, chunk.subarray(0, 4)]);
-      if (head.length < 4) {
-        this.pieces = [head];
-        this.piecesBytes = head.length;
-        return chunk.subarray(chunk.length);
+    while (offset < data.length) {
+      if (this.streaming) {
+        const stream = this.streaming;
+        const take = Math.min(stream.remaining, data.length - offset);
+        out.push({ type: stream.type, id: stream.id, payload: data.subarray(offset, offset + take) });
+        stream.remaining -= take;
+        offset += take;
+        if (stream.remaining === 0) this.streaming = null;
+        continue;
       }
-      this.wanted = 4 + frameLength(head, 0);
+      if (this.gathering) {
+        offset = this.gather(data, offset, out);
+        continue;
+      }
+      const available = data.length - offset;
+      if (available < 5) break;
+      const length = frameLength(data, offset);
+      const type = data[offset + 4];
+      if (type === this.streamedType) {
+        if (length < 5) throw new Error(`frame type 0x${type.toString(16)} without a request id`);
+        if (available < 9) break;
+        const id = data.readUInt32BE(offset + 5);
+        offset += 9;
+        if (length === 5) out.push({ type, id, payload: data.subarray(offset, offset) });
+        else this.streaming = { type, id, remaining: length - 5 };
+        continue;
+      }
+      if (available - 4 >= length) {
+        out.push({ type, payload: data.subarray(offset + 5, offset + 4 + length) });
+        offset += 4 + length;
+        continue;
+      }
+      this.gathering = { type, size: length - 1, pieces: [], bytes: 0 };
+      offset += 5;
     }
-    const missing = this.wanted - this.piecesBytes;
-    if (chunk.length < missing) {
-      this.pieces.push(chunk);
-      this.piecesBytes += chunk.length;
-      return chunk.subarray(chunk.length);
-    }
-    this.pieces.push(chunk.subarray(0, missing));
-    const frame = Buffer.concat(this.pieces, this.wanted);
-    frames.push({ type: frame[4], payload: frame.subarray(5) });
-    this.pieces = [];
-    this.piecesBytes = 0;
-    this.wanted = 0;
-    return chunk.subarray(missing);
+    if (offset < data.length) this.header = Buffer.from(data.subarray(offset));
+    return out;
   }
 
-  /** Bytes held for a frame not yet whole (bounded by MAX_FRAME_BYTES). */
+  /** Adds what `data` holds of the frame being gathered; emits it when whole; returns the new offset. */
+  private gather(data: Buffer, offset: number, out: DecodedFrame[]): number {
+    const frame = this.gathering as { type: number; size: number; pieces: Buffer[]; bytes: number };
+    const take = Math.min(frame.size - frame.bytes, data.length - offset);
+    frame.pieces.push(data.subarray(offset, offset + take));
+    frame.bytes += take;
+    if (frame.bytes === frame.size) {
+      out.push({ type: frame.type, payload: frame.pieces.length === 1 ? frame.pieces[0] : Buffer.concat(frame.pieces, frame.size) });
+      this.gathering = null;
+    }
+    return offset + take;
+  }
+
+  /** Bytes held for a frame not yet whole (bounded by MAX_FRAME_BYTES; streamed frames hold none). */
   get buffered(): number {
-    return this.piecesBytes;
+    return (this.header?.length ?? 0) + (this.gathering ? this.gathering.bytes + 5 : 0);
   }
 }
 

@@ -7,7 +7,7 @@
 // in its write instead of the supervisor buffering the body (backpressure end to end).
 import type { Socket } from "node:net";
 import { Frame, type ExitReason, type FullResponseHead, type HelloMessage, type LogMessage, type RequestStats, type ResponseEnd, type ResponseStart } from "./shim-protocol";
-import { FrameDecoder, encodeFrame, splitBody, splitHead, writeHeadFrame } from "./wire";
+import { FrameDecoder, encodeFrame, splitHead, writeHeadFrame, type DecodedFrame } from "./wire";
 import { statusCode, type Exchange } from "./exchange";
 
 export interface WorkerEvents {
@@ -30,7 +30,8 @@ export class Worker {
   /** Words for its exit that only the supervisor knows (which requests ran over the timeout). */
   exitDetail: string | null = null;
   readonly spawnedAt: number;
-  private readonly decoder = new FrameDecoder();
+  /** Body frames stream through in pieces (see FrameDecoder). */
+  private readonly decoder = new FrameDecoder(Frame.Body);
   /** Requests whose client is not keeping up: the socket stays paused until all drain. */
   private readonly stalled = new Set<number>();
 
@@ -73,14 +74,14 @@ export class Worker {
     // A garbled stream (bad length, bad JSON) must not take the supervisor down: the worker
     // is cut off and handled like one that died.
     try {
-      for (const frame of this.decoder.push(chunk)) this.onFrame(frame.type, frame.payload);
+      for (const frame of this.decoder.push(chunk)) this.onFrame(frame);
     } catch (error) {
       this.events.log(this, { level: "error", message: `worker ${this.id} sent a malformed frame (${(error as Error).message}); closing it` });
       this.socket?.destroy();
     }
   }
 
-  private onFrame(type: number, payload: Buffer): void {
+  private onFrame({ type, payload, id }: DecodedFrame): void {
     switch (type) {
       case Frame.FullResponse: {
         const { head, body } = splitHead<FullResponseHead>(payload);
@@ -102,9 +103,8 @@ export class Worker {
         return;
       }
       case Frame.Body: {
-        const { id, chunk } = splitBody(payload);
-        const exchange = this.inflight.get(id);
-        if (exchange && !exchange.sink.write(chunk)) this.stall(id, exchange);
+        const exchange = this.inflight.get(id as number);
+        if (exchange && payload.length > 0 && !exchange.sink.write(payload)) this.stall(id as number, exchange);
         return;
       }
       case Frame.ResponseEnd: {

@@ -147,6 +147,18 @@ test("memory budget: a 3 GiB request does not make the idle worker recycle; the 
   assert.deepEqual(a.step({ type: "rss", worker: 2, rssKiB: 20 * MiB }), [], "one at a time");
 });
 
+test("memory budget: a balloon that gave its memory back is not recycled for it", () => {
+  const a = upAndRunning({ memoryBudgetMiB: 200 });
+  a.step({ type: "arrive", id: 1, bodyBytes: 0 });
+  a.clock.t = 250;
+  assert.deepEqual(a.step({ type: "rss", worker: 1, rssKiB: 320 * MiB }), []);
+  assert.deepEqual(a.step({ type: "done", worker: 1, id: 1, rssAfterKiB: 21 * MiB }), [], "back under: nothing to reclaim");
+  a.step({ type: "arrive", id: 2, bodyBytes: 0 });
+  a.clock.t = 500;
+  a.step({ type: "rss", worker: 2, rssKiB: 320 * MiB });
+  assert.deepEqual(a.step({ type: "done", worker: 2, id: 2, rssAfterKiB: 300 * MiB }), ["retire w2 budget", "spawn w3", "stop w2 budget"], "still over after its request: recycled");
+});
+
 test("memory budget below workers × baseline is refused with the numbers", () => {
   const a = arbiter({ memoryBudgetMiB: 30 });
   a.step({ type: "tick" });

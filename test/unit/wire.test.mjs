@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FrameDecoder, encodeFrame, encodeHeadFrame, splitBody, splitHead } from "../../out/test-build/supervisor/wire.js";
+import { FrameDecoder, encodeFrame, encodeHeadFrame, splitHead } from "../../out/test-build/supervisor/wire.js";
 import { describeExit } from "../../out/test-build/supervisor/exitcause.js";
 
 test("frames survive any split of the byte stream", () => {
@@ -14,7 +14,7 @@ test("frames survive any split of the byte stream", () => {
     const { head, body } = splitHead(got[1].payload);
     assert.deepEqual(head, { id: 7, status: "200 OK" });
     assert.equal(body.toString(), "body\nwith newline");
-    assert.deepEqual({ ...splitBody(got[2].payload), chunk: splitBody(got[2].payload).chunk.toString() }, { id: 7, chunk: "chunk" });
+    assert.deepEqual([got[2].type, got[2].payload.readUInt32BE(0), got[2].payload.subarray(4).toString()], [0x12, 7, "chunk"], "not streamed by default");
   }
 });
 
@@ -60,4 +60,32 @@ test("a frame fed one byte at a time is gathered, not re-joined per byte", { tim
   assert.equal(frames.length, 1);
   assert.equal(frames[0].payload.length, payload.length);
   assert.ok(frames[0].payload.equals(payload));
+});
+
+test("streamed frames come out as pieces with their request id, in order with whole frames", () => {
+  const body = (id, text) => encodeFrame(0x12, Buffer.concat([Buffer.from([0, 0, 0, id]), Buffer.from(text)]));
+  const stream = Buffer.concat([encodeFrame(0x11, '{"id":3}'), body(3, "hello "), body(3, ""), body(3, "world"), encodeFrame(0x13, "end")]);
+  for (let a = 0; a <= stream.length; a++) {
+    for (let b = a; b <= stream.length; b++) {
+      const decoder = new FrameDecoder(0x12);
+      const got = [stream.subarray(0, a), stream.subarray(a, b), stream.subarray(b)].flatMap((part) => decoder.push(part));
+      const text = got.filter((f) => f.type === 0x12).map((f) => f.payload.toString()).join("");
+      assert.equal(text, "hello world", `cuts ${a}/${b}`);
+      assert.ok(got.filter((f) => f.type === 0x12).every((f) => f.id === 3));
+      assert.deepEqual(got.filter((f) => f.type !== 0x12).map((f) => [f.type, f.payload.toString()]), [[0x11, '{"id":3}'], [0x13, "end"]]);
+      assert.equal(decoder.buffered, 0);
+    }
+  }
+});
+
+test("a big streamed frame holds nothing in the decoder", () => {
+  const payload = Buffer.alloc(4 << 20, 1);
+  const frame = encodeFrame(0x12, Buffer.concat([Buffer.from([0, 0, 0, 9]), payload]));
+  const decoder = new FrameDecoder(0x12);
+  let bytes = 0;
+  for (let offset = 0; offset < frame.length; offset += 65536) {
+    for (const piece of decoder.push(frame.subarray(offset, offset + 65536))) bytes += piece.payload.length;
+    assert.ok(decoder.buffered < 9, `holds ${decoder.buffered} bytes`);
+  }
+  assert.equal(bytes, payload.length);
 });

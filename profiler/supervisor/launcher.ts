@@ -2,10 +2,10 @@
 // One `python -m balloon_shim master` forks every worker (importing the app first with
 // --preload, else each worker imports it): forked workers start with clean getrusage marks
 // and the master reaps them and reports how they ended. Processes connect back to a Unix
-// socket inside a fresh 0700 directory; their first frame says who they are (Hello,
+// socket inside a fresh 0700 directory (private-dir.ts); their first frame says who they are (Hello,
 // MasterReady or Fatal).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import type { Readable } from "node:stream";
 import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./shim-protocol";
 import type { RunInfo, Settings } from "../record/model";
 import { FrameDecoder, encodeFrame, type DecodedFrame } from "./wire";
+import { SOCKET_FILE, createPrivateDir, removeStaleDirs } from "./private-dir";
 
 export interface LaunchOptions {
   python: string;
@@ -79,26 +80,6 @@ function greet(socket: Socket, onFirst: (type: number, payload: Buffer, leftover
   socket.on("error", () => undefined);
 }
 
-const SOCKET_DIR_PREFIX = "balloon-";
-
-/** A supervisor killed with SIGKILL leaves its socket directory behind; the next one clears it. */
-function removeStaleSocketDirs(): void {
-  const pattern = new RegExp(`^${SOCKET_DIR_PREFIX}(\\d+)-`);
-  for (const name of readdirSync(tmpdir())) {
-    const owner = pattern.exec(name);
-    if (owner && !processExists(Number(owner[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
-  }
-}
-
 function parseJson(payload: Buffer): unknown {
   try {
     return JSON.parse(payload.toString("utf8")) as unknown;
@@ -115,9 +96,10 @@ export class Launcher {
   private masterSocket: Socket | null = null;
 
   constructor(private readonly options: LaunchOptions, private readonly events: LauncherEvents) {
-    removeStaleSocketDirs();
-    this.socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
-    this.socketPath = join(this.socketDir, "shim.sock");
+    // A supervisor killed with SIGKILL leaves its directory behind; the next one clears it.
+    removeStaleDirs(tmpdir());
+    this.socketDir = createPrivateDir(tmpdir());
+    this.socketPath = join(this.socketDir, SOCKET_FILE);
   }
 
   /** SERVER_PORT for the apps' environ; set before the first spawn. */

@@ -2,10 +2,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { profileCommand, RunFailure } from "./commands/profile";
+import { profileCommand } from "./commands/profile";
 import { reportCommand } from "./commands/report";
 import { runCommand } from "./commands/run";
 import { OptionError, collect } from "./options";
+import { escapeControlInLines } from "./report/escape";
 
 /** The Python shim ships next to the bundle (dist/shim) or sits in the source tree. */
 function shimDir(): string {
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command("balloon")
     .description("Which route inflates your Python web workers, by how much, and which settings fit your memory.")
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith("error:") ? `balloon: ${text}` : text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(escapeControlInLines(text.startsWith("error:") ? `balloon: ${text}` : text)) });
   let action: Promise<void> = Promise.resolve();
 
   const run = appOptions(program.command("run").description("serve the app on 127.0.0.1 under the profiling supervisor until Ctrl-C"))
@@ -78,15 +79,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     const command = [run, profile, report].find((c) => c.name() === argv[0]);
+    // Messages echo what the user typed, file contents and the app's tracebacks: escaped.
+    const message = escapeControlInLines((error as Error).message);
     if (error instanceof OptionError) {
-      process.stderr.write(`balloon: ${error.message}\n${command ? usageHint(command) : ""}\n`);
+      process.stderr.write(`balloon: ${message}\n${command ? usageHint(command) : ""}\n`);
       return 2;
     }
-    if (error instanceof RunFailure) {
-      process.stderr.write(`balloon: ${error.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`balloon: ${(error as Error).message}\n`);
+    process.stderr.write(`balloon: ${message}\n`);
     return 1;
   }
 }

@@ -9,6 +9,7 @@ import { OptionError, checkStack, toFramework, toSettings, toThresholds, type Ra
 import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
 import { choosePython, guessFramework } from "./supervisor/python";
 import { RecordWriter } from "./record/recording";
+import { escapeControl, escapeControlInLines } from "./report/escape";
 import { Supervisor } from "./supervisor/supervisor";
 
 export interface AppOptions extends RawPoolOptions {
@@ -125,7 +126,9 @@ export class Session {
   }
 }
 
+/** A log line on stderr: the app's output keeps its lines, but no escape sequence reaches the terminal. */
 export function printLog(source: string, message: LogMessage): void {
-  const text = message.message.replace(/\n/g, `\n[balloon] ${source}: `);
-  process.stderr.write(`[balloon] ${source}: ${text}\n`);
+  const prefix = `[balloon] ${escapeControl(source)}: `;
+  const text = escapeControlInLines(message.message).replace(/\n/g, `\n${prefix}`);
+  process.stderr.write(`${prefix}${text}\n`);
 }

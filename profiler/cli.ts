@@ -68,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<record>", "a recording written with --record")
     .option("--json", "print the JSON report instead")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
-    .action((record: string, options) => (action = Promise.resolve(reportCommand(record, options))));
+    .action((record: string, options) => (action = reportCommand(record, options)));
   for (const command of [run, profile, report]) command.exitOverride().showHelpAfterError(usageHint(command));
   program.showHelpAfterError("usage: balloon <run|profile|report> [options] (balloon --help for more)");
 

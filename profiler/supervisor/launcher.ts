@@ -14,6 +14,14 @@ import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMe
 import type { RunInfo, Settings } from "../record/model";
 import { FrameDecoder, encodeFrame, type DecodedFrame } from "./wire";
 import { SOCKET_FILE, createPrivateDir, removeStaleDirs } from "./private-dir";
+import { endLeftovers } from "./leftovers";
+
+/**
+ * After the master exits, how long its output pipes are still read. The app's own processes
+ * inherit them and may hold them open long after (a `sleep 30`): what the master wrote is in
+ * by then, and Node must not wait for the pipes to close before it can exit.
+ */
+const PIPE_DRAIN_MS = 200;
 
 export interface LaunchOptions {
   python: string;
@@ -94,6 +102,8 @@ export class Launcher {
   private server: Server | null = null;
   private master: ChildProcess | null = null;
   private masterSocket: Socket | null = null;
+  /** Workers the master forked and has not reported gone: their process groups. */
+  private readonly forkedPids = new Set<number>();
 
   constructor(private readonly options: LaunchOptions, private readonly events: LauncherEvents) {
     // A supervisor killed with SIGKILL leaves its directory behind; the next one clears it.
@@ -141,9 +151,13 @@ export class Launcher {
       for (const frame of framesOrDestroy(decoder, socket, chunk)) {
         const message = parseJson(frame.payload);
         if (message === undefined) continue;
-        if (frame.type === Frame.Forked) this.events.forked(message as ForkedMessage);
-        else if (frame.type === Frame.ChildExit) {
+        if (frame.type === Frame.Forked) {
+          const forked = message as ForkedMessage;
+          this.forkedPids.add(forked.pid);
+          this.events.forked(forked);
+        } else if (frame.type === Frame.ChildExit) {
           const exit = message as ChildExitMessage;
+          this.forkedPids.delete(exit.pid);
           this.events.workerExit(exit.pid, exit.exitCode, exit.signal);
         } else if (frame.type === Frame.Log) this.events.output("master", message as LogMessage);
       }
@@ -182,7 +196,7 @@ export class Launcher {
         partial = lines.pop() ?? "";
         for (const line of lines) emit(line);
       });
-      stream?.on("end", () => emit(partial));
+      stream?.on("close", () => emit(partial)); // at the end, or when destroyed after PIPE_DRAIN_MS
     };
     forward(child.stdout, "info");
     forward(child.stderr, "warning");
@@ -199,6 +213,13 @@ export class Launcher {
     const pid = child.pid ?? 0;
     child.on("exit", (code, signal) => {
       if (this.master === child) this.master = null;
+      // A master that ended normally took the app's processes with it; a killed one did not.
+      endLeftovers(this.forkedPids, this.socketPath);
+      this.forkedPids.clear();
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, PIPE_DRAIN_MS);
       this.events.masterExit(pid, code, signal);
     });
     if (!pid) child.once("error", () => this.events.masterExit(0, null, null));
@@ -206,6 +227,10 @@ export class Launcher {
 
   get masterAlive(): boolean {
     return this.master !== null && this.master.exitCode === null && this.master.signalCode === null;
+  }
+
+  get masterPid(): number {
+    return this.master?.pid ?? 0;
   }
 
   get masterConnected(): boolean {
@@ -220,7 +245,10 @@ export class Launcher {
   }
 
   stopMaster(): void {
-    this.masterSocket?.write(encodeFrame(Frame.Stop, JSON.stringify({ reason: "shutdown" })));
+    if (this.masterSocket) this.masterSocket.write(encodeFrame(Frame.Stop, JSON.stringify({ reason: "shutdown" })));
+    // Not ready yet: importing the app (--preload) or starting, with no worker to wait for.
+    // SIGTERM ends it (before its loop runs, by default; after, as its PDEATHSIG does).
+    else this.master?.kill("SIGTERM");
   }
 
   /** The master, while it runs (the one process Node itself started). */

@@ -37,6 +37,7 @@ function appOptions(command: Command): Command {
     .option("--max-body <MiB>", "request body limit, 413 above it (default 10)")
     .option("--pss-interval <seconds>", "read USS/PSS at most this often per worker (default 1, 0: every request, -1: never)")
     .option("--record <file>", "write every request and worker event to this JSON-lines file")
+    .option("--force", "replace --record/--report files even when they are not Balloon's")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect);
 }
 

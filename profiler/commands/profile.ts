@@ -1,12 +1,14 @@
 // `balloon profile`: start the app, send the requests file, stop, print the table, write the report.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { OptionError } from "../options";
 import type { FatalMessage } from "../supervisor/shim-protocol";
 import { toReportJson } from "../report/json";
 import { printReport } from "./output";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../requests";
-import { Session, planSession, type AppOptions } from "../session";
+import { Session, planSession, refuseToReplace, type AppOptions } from "../session";
+import { sameFileProblem, writeFileAtomic } from "../record/output-file";
+import { escapeControl } from "../report/escape";
 import { sendRequests } from "./client";
 
 export interface ProfileOptions extends AppOptions {
@@ -55,8 +57,18 @@ function waitReady(session: Session, count: number, timeoutSec: number, fatal: P
   });
 }
 
+/** Before anything starts: no output over the requests file or over each other, none over a file not ours. */
+function checkOutputFiles(options: ProfileOptions): string | null {
+  const clash = sameFileProblem([["--requests", options.requests], ["--record", options.record], ["--report", options.report]]);
+  if (clash) throw new OptionError(clash);
+  const reportPath = options.report ? resolve(options.report) : null;
+  if (reportPath) refuseToReplace("--report", reportPath, "report", options.force);
+  return reportPath;
+}
+
 export async function profileCommand(options: ProfileOptions, shimDir: string): Promise<void> {
   const requests = loadRequests(options.requests);
+  const reportPath = checkOutputFiles(options);
   const plan = planSession({ ...options, port: options.port ?? "0" });
   const { settings } = plan;
   const initial = settings.workers ?? Math.max(1, settings.minSpare ?? 1);
@@ -66,7 +78,7 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
   let onFatal: (message: FatalMessage) => void = () => undefined;
   const fatal = new Promise<FatalMessage>((resolveFatal) => (onFatal = resolveFatal));
   const session = new Session(plan, shimDir, { bootFailed: (message) => onFatal(message) });
-  process.stderr.write(`[balloon] ${plan.run.target} with ${plan.run.python} (${plan.pythonWhy}), ${initial} worker(s)\n`);
+  process.stderr.write(`[balloon] ${escapeControl(`${plan.run.target} with ${plan.run.python} (${plan.pythonWhy})`)}, ${initial} worker(s)\n`);
   try {
     const port = await session.supervisor.start();
     await waitReady(session, initial, readyTimeout, fatal);
@@ -82,10 +94,10 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
   }
   const report = session.report();
   printReport(report);
-  if (options.report) {
-    const out = resolve(options.report);
-    writeFileSync(out, toReportJson(report));
-    process.stdout.write(`report written to ${out}\n`);
+  if (reportPath) {
+    refuseToReplace("--report", reportPath, "report", options.force); // again: it may have appeared during the run
+    writeFileAtomic(reportPath, toReportJson(report));
+    process.stdout.write(`report written to ${escapeControl(reportPath)}\n`);
   }
-  if (plan.recordPath) process.stdout.write(`recording written to ${plan.recordPath}\n`);
+  if (plan.recordPath) process.stdout.write(`recording written to ${escapeControl(plan.recordPath)}\n`);
 }

@@ -30,6 +30,7 @@ function appOptions(command: Command): Command {
     .option("--reload-on-rss <MiB>", "recycle a worker after the request that took its RSS over this")
     .option("--memory-budget <MiB>", "all workers together; over it the biggest idle worker retires")
     .option("--timeout <seconds>", "answer 504 and replace the worker after this long (default 30, 0: never)")
+    .option("--boot-timeout <seconds>", "say which worker is still importing the app after this long; run answers 503, profile stops (default 60, 0: never)")
     .option("--stack-size <KiB>", "thread stack size: RLIMIT_STACK and threading.stack_size (default 512, 0: leave alone)")
     .option("--preload", "import the app once and fork workers from it (copy-on-write)")
     .option("--no-accounting", "skip per-request memory readings (for overhead measurements)")
@@ -62,7 +63,6 @@ export async function main(argv: string[]): Promise<number> {
     .option("--requests <file>", "one request per line: METHOD PATH [xN]; # comments")
     .option("--report <file>", "write the JSON report here")
     .option("--concurrency <n>", "requests in flight at once (default: workers × threads)")
-    .option("--ready-timeout <seconds>", "give up if the workers are not up after this long (default 60)")
     .addOption(new Option("--port <port>").default("0").hideHelp())
     .action((options) => (action = profileCommand(options, shimDir())));
   const report = program.command("report").description("print the per-route table of a recording")

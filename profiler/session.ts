@@ -79,6 +79,7 @@ export interface SessionHooks {
   keepLines?: number;
   log?(source: string, message: LogMessage): void;
   bootFailed?(fatal: FatalMessage): void;
+  bootStalled?(message: string): void;
   line?(line: RecordLine): void;
 }
 
@@ -114,6 +115,7 @@ export class Session {
       record,
       log: hooks.log ?? printLog,
       bootFailed: hooks.bootFailed,
+      bootStalled: hooks.bootStalled,
     });
   }
 

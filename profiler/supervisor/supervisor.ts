@@ -23,10 +23,18 @@ export interface SupervisorOptions {
   log(source: string, message: LogMessage): void;
   /** The app failed to load (import error): the CLI decides whether to go on retrying. */
   bootFailed?(fatal: FatalMessage): void;
+  /** No worker is ready after --boot-timeout: which process is still importing, for how long (or that every attempt failed). */
+  bootStalled?(message: string): void;
   now?: () => number;
   random?: () => number;
   readProcesses?: ProcessReader;
   sampleIntervalMs?: number;
+}
+
+interface BootStall {
+  key: string;
+  what: string;
+  since: number;
 }
 
 /** How long a dead worker's exit status may lag behind its socket closing. */
@@ -46,6 +54,15 @@ export class Supervisor implements WorkerEvents {
   private shuttingDown = false;
   private maintaining = false;
   private masterReady = false;
+  private masterStartedAt = 0;
+  private startedAt = 0;
+  /** When each worker was forked (the app's import starts then), by worker id. */
+  private readonly forkedAt = new Map<number, number>();
+  /** Processes already reported past --boot-timeout ("master", "pool", worker ids). */
+  private readonly stallsReported = new Set<string>();
+  /** While no worker is ready: which process the 503s say is still loading the app, since when. */
+  private bootStall: BootStall | null = null;
+  private everReady = false;
   private tick: NodeJS.Timeout | null = null;
   port = 0;
 
@@ -58,7 +75,10 @@ export class Supervisor implements WorkerEvents {
       masterReady: (hello) => this.onMasterReady(hello),
       forked: ({ workerId, pid }) => {
         const worker = this.workers.get(workerId);
-        if (worker && worker.pid === 0) worker.pid = pid;
+        if (!worker || worker.pid !== 0) return;
+        worker.pid = pid;
+        this.forkedAt.set(workerId, this.now());
+        this.recordWorker("forked", worker);
       },
       workerExit: (pid, exitCode, signal) => this.onWorkerExit(pid, exitCode, signal),
       masterExit: (pid, exitCode, signal) => this.onMasterExit(pid, exitCode, signal),
@@ -90,7 +110,8 @@ export class Supervisor implements WorkerEvents {
       throw error;
     }
     this.launcher.serverPort = this.port; // known only now when --port 0 picked one
-    this.launcher.startMaster();
+    this.startedAt = this.now();
+    this.startMaster();
     this.maintainPool();
     this.tick = setInterval(() => this.onTick(), 200);
     this.sampler.start();
@@ -110,6 +131,8 @@ export class Supervisor implements WorkerEvents {
     } else if (this.boot.fatal && this.readyWorkers === 0) {
       // Holding it until the next boot attempt (up to 30 s of backoff) would only delay the same answer.
       exchange.sink.fail(503, `Service Unavailable: the app failed to load: ${this.boot.fatal.message}`);
+    } else if (this.bootStall && this.readyWorkers === 0) {
+      exchange.sink.fail(503, `Service Unavailable: ${this.stallWords(this.bootStall)}`);
     } else if (this.queue.length >= this.options.settings.queueSize) {
       exchange.sink.fail(503, `Service Unavailable: all workers busy and ${this.queue.length} requests queued (--queue)`);
     } else {
@@ -191,9 +214,15 @@ export class Supervisor implements WorkerEvents {
     const { settings } = this.options;
     const worker = new Worker(this.nextWorkerId++, requestLimit(settings.maxRequests, settings.maxRequestsJitter, this.random), this, this.now());
     this.workers.add(worker);
-    if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.launcher.startMaster();
+    if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.startMaster();
     this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
     this.recordWorker("spawn", worker);
+  }
+
+  private startMaster(): void {
+    this.masterStartedAt = this.now();
+    this.stallsReported.delete("master");
+    this.launcher.startMaster();
   }
 
   private onMasterReady(hello: HelloMessage): void {
@@ -225,6 +254,8 @@ export class Supervisor implements WorkerEvents {
 
   ready(worker: Worker, hello: HelloMessage): void {
     this.boot.succeeded();
+    this.bootStall = null;
+    this.everReady = true;
     this.recordApp(hello);
     const { memory, stackLimitKiB, threadStackKiB } = hello;
     this.recordWorker("ready", worker, { rssKiB: memory.rssKiB, vmSizeKiB: memory.vmSizeKiB, stackLimitKiB, threadStackKiB });
@@ -294,7 +325,12 @@ export class Supervisor implements WorkerEvents {
     // Its workers die with it (PDEATHSIG); the pool starts another master once backoff allows.
     const wasReady = this.masterReady;
     this.masterReady = false;
-    if (this.shuttingDown) return;
+    if (this.bootStall?.key === "master") this.bootStall = null;
+    if (this.shuttingDown) {
+      // Forked workers are reported by the master as it reaps them; unforked ones never will be.
+      for (const worker of this.workers.all()) if (worker.pid === 0) this.finalize(worker, "never forked: stopped before the master was ready", null, null, true);
+      return;
+    }
     const cause = pid ? `the Python master (pid ${pid}) ${describeExit(exitCode, signal)}` : "the Python master did not start";
     if (exitCode !== ExitCode.AppLoadError) {
       this.options.log("master", { level: "error", message: cause });
@@ -326,6 +362,8 @@ export class Supervisor implements WorkerEvents {
     const reason: ExitReason = worker.killedFor ?? (clean ? (worker.retireReason as ExitReason) : this.shuttingDown ? "shutdown" : "crash");
     worker.setState("exited");
     this.workers.remove(worker);
+    this.forkedAt.delete(worker.id);
+    if (this.bootStall?.key === `worker ${worker.id}`) this.bootStall = null;
     worker.socket?.destroy();
     const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
     for (const exchange of worker.inflight.values()) {
@@ -351,8 +389,54 @@ export class Supervisor implements WorkerEvents {
         if (exchange.deadline > 0 && now > exchange.deadline) this.killForTimeout(worker, exchange);
       }
     }
+    this.checkBootTimeout();
     this.maintainPool();
     this.drainQueue();
+  }
+
+  // ---- boot timeout ----
+
+  private stallWords(stall: Omit<BootStall, "key">): string {
+    const seconds = Math.round((this.now() - stall.since) / 1000);
+    return `the app is still loading after ${seconds} s: ${stall.what} (--boot-timeout ${this.options.settings.bootTimeoutSec} s)`;
+  }
+
+  /**
+   * A worker (or the --preload master) still importing after --boot-timeout is named once,
+   * and so is a pool where no attempt got a worker ready in that time (crashes at import).
+   * Nothing is killed: a slow import may still finish. Requests get 503 meanwhile.
+   */
+  private checkBootTimeout(): void {
+    const limitMs = this.options.settings.bootTimeoutSec * 1000;
+    if (limitMs <= 0 || this.shuttingDown) return;
+    const now = this.now();
+    let importing = false;
+    if (this.options.settings.preload && !this.masterReady && this.launcher.masterAlive) {
+      importing = true;
+      if (now - this.masterStartedAt > limitMs) this.reportStall("master", `the master (pid ${this.launcher.masterPid}) is still importing it (--preload)`, this.masterStartedAt);
+    }
+    for (const worker of this.workers.all()) {
+      const forkedAt = this.forkedAt.get(worker.id);
+      if (worker.state !== "starting" || forkedAt === undefined) continue;
+      importing = true;
+      if (now - forkedAt > limitMs) this.reportStall(`worker ${worker.id}`, `worker ${worker.id} (pid ${worker.pid}) is still importing it`, forkedAt);
+    }
+    if (!importing && this.readyWorkers === 0 && !this.everReady && now - this.startedAt > limitMs) {
+      this.reportStall("pool", "no worker has become ready; every attempt failed (see the log above)", this.startedAt);
+    }
+  }
+
+  private reportStall(key: string, what: string, since: number): void {
+    if (this.stallsReported.has(key)) return;
+    this.stallsReported.add(key);
+    const stall = { key, what, since };
+    const words = this.stallWords(stall);
+    // A CLI that stops on it says it itself; otherwise it is logged and the run goes on.
+    if (this.options.bootStalled) this.options.bootStalled(words);
+    else this.options.log("boot", { level: "error", message: `${words}; requests get 503 until a worker is ready` });
+    if (this.readyWorkers > 0) return;
+    this.bootStall = stall;
+    for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, `Service Unavailable: ${words}`);
   }
 
   private killForTimeout(worker: Worker, exchange: Exchange): void {

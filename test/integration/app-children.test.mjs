@@ -93,4 +93,21 @@ describe("the app's processes when the supervisor or the master is killed", () =
     assert.deepEqual(await balloon.stop("SIGINT"), { code: 0, signal: null }, balloon.stderr);
     assert.ok(performance.now() - before < 5000);
   });
+
+  test("one that escaped everything (own session, no environment) outlives a SIGKILLed master, but a stop does not wait on the pipes it holds", async () => {
+    const balloon = await startBalloon(["--workers", "1"], app);
+    await balloon.waitForWorkers(1);
+    const escapee = await started(balloon, "/escapee");
+    try {
+      const master = balloon.pythonProcesses().find((pid) => parentOf(pid) === balloon.pid);
+      process.kill(master, "SIGKILL");
+      await balloon.waitForWorkers(1);
+      assert.ok(pidAlive(escapee), "nothing can tell it is the app's (known limit)");
+      const before = performance.now();
+      assert.deepEqual(await balloon.stop("SIGINT"), { code: 0, signal: null }, balloon.stderr);
+      assert.ok(performance.now() - before < 5000, `stop took ${Math.round(performance.now() - before)} ms`);
+    } finally {
+      process.kill(escapee, "SIGKILL");
+    }
+  });
 });

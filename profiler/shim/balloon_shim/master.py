@@ -162,7 +162,7 @@ class Master:
                 self._apps.end_all(groups, self._children, signal.SIGKILL)
             if not self._children and not self._apps.leftovers(groups, self._children):
                 break
-            time.sleep(0.02)
+            time.sleep(0.05)  # each pass reads /proc: ~2 ms per 100 processes
         for pid in groups:
             _signal_group(pid, signal.SIGKILL)
         self._apps.end_all(groups, self._children, signal.SIGKILL)

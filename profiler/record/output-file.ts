@@ -56,14 +56,19 @@ function isOurs(path: string, stat: Stats, kind: OutputKind): boolean {
 
 /**
  * Why `path` must not be replaced by a new `kind`, or null when it may: it does not exist,
- * is empty, or is a Balloon file of that kind. Throws only when the file cannot be read.
+ * is empty, or is a Balloon file of that kind. A file that cannot be read is not replaced either.
  */
 export function whyNotReplace(path: string, kind: OutputKind): string | null {
   const stat = statOrNull(path);
   if (stat === null) return null;
   if (stat.isDirectory()) return `${path} is a directory`;
   if (!stat.isFile()) return `${path} exists and is not a regular file`;
-  if (stat.size === 0 || isOurs(path, stat, kind)) return null;
+  if (stat.size === 0) return null;
+  try {
+    if (isOurs(path, stat, kind)) return null;
+  } catch (error) {
+    return `${path} exists and cannot be read (${(error as Error).message}); not replacing it (--force to replace it anyway)`;
+  }
   const what = kind === "recording" ? "a Balloon recording (its first line is not a start record)" : "a Balloon report (not a JSON report with a version)";
   return `${path} exists and is not ${what}; not replacing it (--force to replace it anyway)`;
 }

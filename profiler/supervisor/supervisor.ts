@@ -396,9 +396,10 @@ export class Supervisor implements WorkerEvents {
 
   // ---- boot timeout ----
 
-  private stallWords(stall: Omit<BootStall, "key">): string {
+  private stallWords(stall: BootStall): string {
     const seconds = Math.round((this.now() - stall.since) / 1000);
-    return `the app is still loading after ${seconds} s: ${stall.what} (--boot-timeout ${this.options.settings.bootTimeoutSec} s)`;
+    const words = stall.key === "pool" ? `no worker is ready after ${seconds} s: ${stall.what}` : `the app is still loading after ${seconds} s: ${stall.what}`;
+    return `${words} (--boot-timeout ${this.options.settings.bootTimeoutSec} s)`;
   }
 
   /**
@@ -422,7 +423,7 @@ export class Supervisor implements WorkerEvents {
       if (now - forkedAt > limitMs) this.reportStall(`worker ${worker.id}`, `worker ${worker.id} (pid ${worker.pid}) is still importing it`, forkedAt);
     }
     if (!importing && this.readyWorkers === 0 && !this.everReady && now - this.startedAt > limitMs) {
-      this.reportStall("pool", "no worker has become ready; every attempt failed (see the log above)", this.startedAt);
+      this.reportStall("pool", "every attempt failed (see the log above)", this.startedAt);
     }
   }
 

@@ -54,6 +54,15 @@ describe("the app fails to import", () => {
 });
 
 describe("the app's import hangs (--boot-timeout 1)", () => {
+  test("an app that crashes the interpreter at import: profile exits 1 after --boot-timeout, saying every attempt failed", async () => {
+    const requests = path.join(scratchDir(), "requests.txt");
+    writeFileSync(requests, "GET / x2\n");
+    const result = await runCli(["profile", "--app", "segv_import:application", "--cwd", faultsDir, "--python", python, "--workers", "1", "--boot-timeout", "2", "--requests", requests]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /killed by signal 11 \(SIGSEGV\)/);
+    assert.match(result.stderr, /^balloon: no worker is ready after 2 s: every attempt failed \(see the log above\) \(--boot-timeout 2 s\)$/m);
+  });
+
   after(killAll);
   const hanging = ["--app", "sleepy_import:application", "--cwd", faultsDir, "--python", python, "--workers", "1", "--boot-timeout", "1"];
 

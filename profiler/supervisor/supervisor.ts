@@ -8,6 +8,7 @@ import { HttpFront } from "./http";
 import { Launcher, shimConfig } from "./launcher";
 import type { RecordLine, RequestOutcome, RunInfo, Settings, WorkerEventName, WorkerLine } from "../record/model";
 import { BootBackoff, decidePool, pickBudgetVictim, recycleReason, requestLimit } from "./pool";
+import { BootWatch, type Importing } from "./boot-watch";
 import { ExitCode, type ExitReason, type FatalMessage, type HelloMessage, type LogMessage, type RequestStats } from "./shim-protocol";
 import { Sampler, type ProcessReader } from "./sampler";
 import { waitUntil } from "./wait";
@@ -31,12 +32,6 @@ export interface SupervisorOptions {
   sampleIntervalMs?: number;
 }
 
-interface BootStall {
-  key: string;
-  what: string;
-  since: number;
-}
-
 /** How long a dead worker's exit status may lag behind its socket closing. */
 const EXIT_STATUS_WAIT_MS = 1000;
 
@@ -55,14 +50,9 @@ export class Supervisor implements WorkerEvents {
   private maintaining = false;
   private masterReady = false;
   private masterStartedAt = 0;
-  private startedAt = 0;
   /** When each worker was forked (the app's import starts then), by worker id. */
   private readonly forkedAt = new Map<number, number>();
-  /** Processes already reported past --boot-timeout ("master", "pool", worker ids). */
-  private readonly stallsReported = new Set<string>();
-  /** While no worker is ready: which process the 503s say is still loading the app, since when. */
-  private bootStall: BootStall | null = null;
-  private everReady = false;
+  private readonly bootWatch: BootWatch;
   private tick: NodeJS.Timeout | null = null;
   port = 0;
 
@@ -70,6 +60,7 @@ export class Supervisor implements WorkerEvents {
     const { settings, run } = options;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.bootWatch = new BootWatch(settings.bootTimeoutSec);
     this.launcher = new Launcher({ python: run.python, shimDir: options.shimDir, config: shimConfig(run, settings) }, {
       workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
       masterReady: (hello) => this.onMasterReady(hello),
@@ -110,7 +101,7 @@ export class Supervisor implements WorkerEvents {
       throw error;
     }
     this.launcher.serverPort = this.port; // known only now when --port 0 picked one
-    this.startedAt = this.now();
+    this.bootWatch.started(this.now());
     this.startMaster();
     this.maintainPool();
     this.tick = setInterval(() => this.onTick(), 200);
@@ -126,13 +117,15 @@ export class Supervisor implements WorkerEvents {
       return;
     }
     const worker = this.freeWorker();
+    const stillLoading = worker ? null : this.bootWatch.unavailable(this.now(), this.readyWorkers);
     if (worker) {
       this.dispatch(worker, exchange);
     } else if (this.boot.fatal && this.readyWorkers === 0) {
       // Holding it until the next boot attempt (up to 30 s of backoff) would only delay the same answer.
       exchange.sink.fail(503, `Service Unavailable: the app failed to load: ${this.boot.fatal.message}`);
-    } else if (this.bootStall && this.readyWorkers === 0) {
-      exchange.sink.fail(503, `Service Unavailable: ${this.stallWords(this.bootStall)}`);
+    } else if (stillLoading) {
+      // Importing past --boot-timeout: say so now rather than hold the request.
+      exchange.sink.fail(503, `Service Unavailable: ${stillLoading}`);
     } else if (this.queue.length >= this.options.settings.queueSize) {
       exchange.sink.fail(503, `Service Unavailable: all workers busy and ${this.queue.length} requests queued (--queue)`);
     } else {
@@ -221,7 +214,6 @@ export class Supervisor implements WorkerEvents {
 
   private startMaster(): void {
     this.masterStartedAt = this.now();
-    this.stallsReported.delete("master");
     this.launcher.startMaster();
   }
 
@@ -254,8 +246,7 @@ export class Supervisor implements WorkerEvents {
 
   ready(worker: Worker, hello: HelloMessage): void {
     this.boot.succeeded();
-    this.bootStall = null;
-    this.everReady = true;
+    this.bootWatch.ready();
     this.recordApp(hello);
     const { memory, stackLimitKiB, threadStackKiB } = hello;
     this.recordWorker("ready", worker, { rssKiB: memory.rssKiB, vmSizeKiB: memory.vmSizeKiB, stackLimitKiB, threadStackKiB });
@@ -325,7 +316,7 @@ export class Supervisor implements WorkerEvents {
     // Its workers die with it (PDEATHSIG); the pool starts another master once backoff allows.
     const wasReady = this.masterReady;
     this.masterReady = false;
-    if (this.bootStall?.key === "master") this.bootStall = null;
+    this.bootWatch.gone("master");
     if (this.shuttingDown) {
       // Forked workers are reported by the master as it reaps them; unforked ones never will be.
       for (const worker of this.workers.all()) if (worker.pid === 0) this.finalize(worker, "never forked: stopped before the master was ready", null, null, true);
@@ -363,7 +354,7 @@ export class Supervisor implements WorkerEvents {
     worker.setState("exited");
     this.workers.remove(worker);
     this.forkedAt.delete(worker.id);
-    if (this.bootStall?.key === `worker ${worker.id}`) this.bootStall = null;
+    this.bootWatch.gone(`worker ${worker.id}`);
     worker.socket?.destroy();
     const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
     for (const exchange of worker.inflight.values()) {
@@ -396,48 +387,26 @@ export class Supervisor implements WorkerEvents {
 
   // ---- boot timeout ----
 
-  private stallWords(stall: BootStall): string {
-    const seconds = Math.round((this.now() - stall.since) / 1000);
-    const words = stall.key === "pool" ? `no worker is ready after ${seconds} s: ${stall.what}` : `the app is still loading after ${seconds} s: ${stall.what}`;
-    return `${words} (--boot-timeout ${this.options.settings.bootTimeoutSec} s)`;
-  }
-
-  /**
-   * A worker (or the --preload master) still importing after --boot-timeout is named once,
-   * and so is a pool where no attempt got a worker ready in that time (crashes at import).
-   * Nothing is killed: a slow import may still finish. Requests get 503 meanwhile.
-   */
+  /** Names each process still importing past --boot-timeout (boot-watch.ts); requests get 503 meanwhile. */
   private checkBootTimeout(): void {
-    const limitMs = this.options.settings.bootTimeoutSec * 1000;
-    if (limitMs <= 0 || this.shuttingDown) return;
+    if (this.shuttingDown) return;
     const now = this.now();
-    let importing = false;
+    const importing: Importing[] = [];
     if (this.options.settings.preload && !this.masterReady && this.launcher.masterAlive) {
-      importing = true;
-      if (now - this.masterStartedAt > limitMs) this.reportStall("master", `the master (pid ${this.launcher.masterPid}) is still importing it (--preload)`, this.masterStartedAt);
+      importing.push({ key: "master", what: `the master (pid ${this.launcher.masterPid}) is still importing it (--preload)`, since: this.masterStartedAt });
     }
     for (const worker of this.workers.all()) {
-      const forkedAt = this.forkedAt.get(worker.id);
-      if (worker.state !== "starting" || forkedAt === undefined) continue;
-      importing = true;
-      if (now - forkedAt > limitMs) this.reportStall(`worker ${worker.id}`, `worker ${worker.id} (pid ${worker.pid}) is still importing it`, forkedAt);
+      const since = this.forkedAt.get(worker.id);
+      if (worker.state === "starting" && since !== undefined) importing.push({ key: `worker ${worker.id}`, what: `worker ${worker.id} (pid ${worker.pid}) is still importing it`, since });
     }
-    if (!importing && this.readyWorkers === 0 && !this.everReady && now - this.startedAt > limitMs) {
-      this.reportStall("pool", "every attempt failed (see the log above)", this.startedAt);
+    for (const stall of this.bootWatch.overdue(now, importing, this.readyWorkers)) {
+      const words = this.bootWatch.words(stall, now);
+      // A CLI that stops on it says it itself; otherwise it is logged and the run goes on.
+      if (this.options.bootStalled) this.options.bootStalled(words);
+      else this.options.log("boot", { level: "error", message: `${words}; requests get 503 until a worker is ready` });
     }
-  }
-
-  private reportStall(key: string, what: string, since: number): void {
-    if (this.stallsReported.has(key)) return;
-    this.stallsReported.add(key);
-    const stall = { key, what, since };
-    const words = this.stallWords(stall);
-    // A CLI that stops on it says it itself; otherwise it is logged and the run goes on.
-    if (this.options.bootStalled) this.options.bootStalled(words);
-    else this.options.log("boot", { level: "error", message: `${words}; requests get 503 until a worker is ready` });
-    if (this.readyWorkers > 0) return;
-    this.bootStall = stall;
-    for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, `Service Unavailable: ${words}`);
+    const unavailable = this.bootWatch.unavailable(now, this.readyWorkers);
+    if (unavailable) for (const exchange of this.queue.splice(0)) exchange.sink.fail(503, `Service Unavailable: ${unavailable}`);
   }
 
   private killForTimeout(worker: Worker, exchange: Exchange): void {

@@ -2,10 +2,11 @@
 import { Command, CommanderError, Option } from "commander";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { profileCommand, RunFailure } from "./commands/profile";
+import { profileCommand } from "./commands/profile";
 import { reportCommand } from "./commands/report";
 import { runCommand } from "./commands/run";
 import { OptionError, collect } from "./options";
+import { escapeControlInLines } from "./report/escape";
 
 /** The Python shim ships next to the bundle (dist/shim) or sits in the source tree. */
 function shimDir(): string {
@@ -29,6 +30,7 @@ function appOptions(command: Command): Command {
     .option("--reload-on-rss <MiB>", "recycle a worker after the request that took its RSS over this")
     .option("--memory-budget <MiB>", "all workers together; over it the biggest idle worker retires")
     .option("--timeout <seconds>", "answer 504 and replace the worker after this long (default 30, 0: never)")
+    .option("--boot-timeout <seconds>", "say which worker is still importing the app after this long; run answers 503, profile stops (default 60, 0: never)")
     .option("--stack-size <KiB>", "thread stack size: RLIMIT_STACK and threading.stack_size (default 512, 0: leave alone)")
     .option("--preload", "import the app once and fork workers from it (copy-on-write)")
     .option("--no-accounting", "skip per-request memory readings (for overhead measurements)")
@@ -37,6 +39,7 @@ function appOptions(command: Command): Command {
     .option("--header-timeout <seconds>", "408 when a request head takes longer than this to arrive (default 10, 0: Node's 60)")
     .option("--pss-interval <seconds>", "read USS/PSS at most this often per worker (default 1, 0: every request, -1: never)")
     .option("--record <file>", "write every request and worker event to this JSON-lines file")
+    .option("--force", "replace --record/--report files even when they are not Balloon's")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect);
 }
 
@@ -51,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command("balloon")
     .description("Which route inflates your Python web workers, by how much, and which settings fit your memory.")
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith("error:") ? `balloon: ${text}` : text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(escapeControlInLines(text.startsWith("error:") ? `balloon: ${text}` : text)) });
   let action: Promise<void> = Promise.resolve();
 
   const run = appOptions(program.command("run").description("serve the app on 127.0.0.1 under the profiling supervisor until Ctrl-C"))
@@ -61,14 +64,13 @@ export async function main(argv: string[]): Promise<number> {
     .option("--requests <file>", "one request per line: METHOD PATH [xN]; # comments")
     .option("--report <file>", "write the JSON report here")
     .option("--concurrency <n>", "requests in flight at once (default: workers × threads)")
-    .option("--ready-timeout <seconds>", "give up if the workers are not up after this long (default 60)")
     .addOption(new Option("--port <port>").default("0").hideHelp())
     .action((options) => (action = profileCommand(options, shimDir())));
   const report = program.command("report").description("print the per-route table of a recording")
     .argument("<record>", "a recording written with --record")
     .option("--json", "print the JSON report instead")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
-    .action((record: string, options) => (action = Promise.resolve(reportCommand(record, options))));
+    .action((record: string, options) => (action = reportCommand(record, options)));
   for (const command of [run, profile, report]) command.exitOverride().showHelpAfterError(usageHint(command));
   program.showHelpAfterError("usage: balloon <run|profile|report> [options] (balloon --help for more)");
 
@@ -79,15 +81,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     const command = [run, profile, report].find((c) => c.name() === argv[0]);
+    // Messages echo what the user typed, file contents and the app's tracebacks: escaped.
+    const message = escapeControlInLines((error as Error).message);
     if (error instanceof OptionError) {
-      process.stderr.write(`balloon: ${error.message}\n${command ? usageHint(command) : ""}\n`);
+      process.stderr.write(`balloon: ${message}\n${command ? usageHint(command) : ""}\n`);
       return 2;
     }
-    if (error instanceof RunFailure) {
-      process.stderr.write(`balloon: ${error.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`balloon: ${(error as Error).message}\n`);
+    process.stderr.write(`balloon: ${message}\n`);
     return 1;
   }
 }

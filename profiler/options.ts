@@ -20,6 +20,7 @@ export interface RawPoolOptions {
   reloadOnRss?: string;
   memoryBudget?: string;
   timeout?: string;
+  bootTimeout?: string;
   stackSize?: string;
   preload?: boolean;
   accounting?: boolean;
@@ -36,6 +37,12 @@ export const DEFAULTS = {
   maxWorkers: 8,
   threads: 1,
   timeoutSec: 30,
+  /**
+   * Long enough for a heavy Django or ML app on a cold disk (imports of 10–30 s are seen),
+   * short enough that a hung import (a database or network call at import time) is named
+   * within a minute rather than leaving `run` "starting" for ever.
+   */
+  bootTimeoutSec: 60,
   stackKiB: 512,
   /** gunicorn's listen backlog: a 256-connection load test fits 8 times over (128 turned away 98% of wrk -c256). */
   queueSize: 2048,
@@ -83,6 +90,7 @@ export function toSettings(raw: RawPoolOptions): Settings {
     reloadOnRssMiB: number(raw.reloadOnRss, "--reload-on-rss", 0, 0, 1e7),
     memoryBudgetMiB: number(raw.memoryBudget, "--memory-budget", 0, 0, 1e7),
     timeoutSec: number(raw.timeout, "--timeout", DEFAULTS.timeoutSec, 0, 86_400, false),
+    bootTimeoutSec: number(raw.bootTimeout, "--boot-timeout", DEFAULTS.bootTimeoutSec, 0, 86_400, false),
     stackKiB: number(raw.stackSize, "--stack-size", DEFAULTS.stackKiB, 0, 1_048_576),
     preload: raw.preload ?? false,
     accounting: raw.accounting ?? true,

@@ -9,6 +9,8 @@ import { OptionError, checkStack, toFramework, toSettings, toThresholds, type Ra
 import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
 import { choosePython, guessFramework } from "./supervisor/python";
 import { RecordWriter } from "./record/recording";
+import { whyNotReplace, type OutputKind } from "./record/output-file";
+import { escapeControl, escapeControlInLines } from "./report/escape";
 import { Supervisor } from "./supervisor/supervisor";
 
 export interface AppOptions extends RawPoolOptions {
@@ -17,6 +19,8 @@ export interface AppOptions extends RawPoolOptions {
   python?: string;
   framework?: string;
   record?: string;
+  /** Replace --record/--report files even when they are not Balloon's. */
+  force?: boolean;
   port?: string;
   threshold?: string[];
 }
@@ -50,15 +54,24 @@ export function planSession(options: AppOptions): SessionPlan {
   checkStack(settings);
   const port = options.port === undefined ? 8000 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionError(`--port needs 0-65535, got "${options.port}"`);
+  const recordPath = options.record ? resolve(options.record) : null;
+  if (recordPath) refuseToReplace("--record", recordPath, "recording", options.force);
   const choice = choosePython(options.python, cwd, framework === "auto" ? guessFramework(target, cwd) : framework);
   return {
     run: { target, cwd, python: choice.python, framework },
     settings,
     port,
-    recordPath: options.record ? resolve(options.record) : null,
+    recordPath,
     pythonWhy: choice.why,
     thresholds: toThresholds(options.threshold),
   };
+}
+
+/** Throws OptionError when `path` holds something that is not a Balloon file of this kind (unless --force). */
+export function refuseToReplace(option: string, path: string, kind: OutputKind, force: boolean | undefined): void {
+  if (force) return;
+  const problem = whyNotReplace(path, kind);
+  if (problem) throw new OptionError(`${option} ${problem}`);
 }
 
 export interface SessionHooks {
@@ -68,6 +81,7 @@ export interface SessionHooks {
   bootFailed?(fatal: FatalMessage): void;
   /** The settings cannot work with the measured figures (budget below workers × baseline). */
   refused?(message: string): void;
+  bootStalled?(message: string): void;
   line?(line: RecordLine): void;
 }
 
@@ -104,6 +118,7 @@ export class Session {
       log: hooks.log ?? printLog,
       bootFailed: hooks.bootFailed,
       refused: hooks.refused,
+      bootStalled: hooks.bootStalled,
     });
   }
 
@@ -128,7 +143,9 @@ export class Session {
   }
 }
 
+/** A log line on stderr: the app's output keeps its lines, but no escape sequence reaches the terminal. */
 export function printLog(source: string, message: LogMessage): void {
-  const text = message.message.replace(/\n/g, `\n[balloon] ${source}: `);
-  process.stderr.write(`[balloon] ${source}: ${text}\n`);
+  const prefix = `[balloon] ${escapeControl(source)}: `;
+  const text = escapeControlInLines(message.message).replace(/\n/g, `\n${prefix}`);
+  process.stderr.write(`${prefix}${text}\n`);
 }

@@ -119,7 +119,7 @@ function definedOnly(thresholds: Partial<Thresholds>): Partial<Thresholds> {
 function unknownSettings(): Settings {
   return {
     workers: null, minSpare: null, maxSpare: null, maxWorkers: 0, threads: 0, maxRequests: 0, maxRequestsJitter: 0,
-    reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 0, stackKiB: 0, preload: false, accounting: false,
+    reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 0, bootTimeoutSec: 0, stackKiB: 0, preload: false, accounting: false,
     queueSize: 0, maxBodyMiB: 0, headerTimeoutSec: 0, pssIntervalSec: 0,
   };
 }

@@ -1,19 +1,20 @@
 // `balloon profile`: start the app, send the requests file, stop, print the table, write the report.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { OptionError } from "../options";
 import type { FatalMessage } from "../supervisor/shim-protocol";
 import { toReportJson } from "../report/json";
 import { printReport } from "./output";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../requests";
-import { Session, planSession, type AppOptions } from "../session";
+import { Session, planSession, refuseToReplace, type AppOptions } from "../session";
+import { sameFileProblem, writeFileAtomic } from "../record/output-file";
+import { escapeControl } from "../report/escape";
 import { sendRequests } from "./client";
 
 export interface ProfileOptions extends AppOptions {
   requests?: string;
   report?: string;
   concurrency?: string;
-  readyTimeout?: string;
 }
 
 export class RunFailure extends Error {}
@@ -34,45 +35,51 @@ function loadRequests(path: string | undefined): Array<{ method: string; path: s
   }
 }
 
-/** Resolves when the first `count` workers are ready; rejects on an app that cannot load. */
-function waitReady(session: Session, count: number, timeoutSec: number, fatal: Promise<FatalMessage>): Promise<void> {
+/** Why the workers will not come up: the app failed to load, or is still loading after --boot-timeout. */
+function bootFailure(fatal: FatalMessage): string {
+  const what = fatal.stage === "import" ? "the app failed to load" : "the workers could not start";
+  return `${what}: ${fatal.message}${fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : ""}`;
+}
+
+/** Resolves when the first `count` workers are ready; rejects with the first boot failure. */
+function waitReady(session: Session, count: number, failure: Promise<string>): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const started = Date.now();
     const timer = setInterval(() => {
-      if (session.supervisor.readyWorkers >= count) {
-        clearInterval(timer);
-        resolvePromise();
-      } else if (Date.now() - started > timeoutSec * 1000) {
-        clearInterval(timer);
-        reject(new RunFailure(`the workers were not ready after ${timeoutSec} s (--ready-timeout); see the log above`));
-      }
-    }, 25);
-    void fatal.then((message) => {
+      if (session.supervisor.readyWorkers < count) return;
       clearInterval(timer);
-      const what = message.stage === "import" ? "the app failed to load" : "the workers could not start";
-      reject(new RunFailure(`${what}: ${message.message}${message.traceback ? `\n${message.traceback.trimEnd()}` : ""}`));
+      resolvePromise();
+    }, 25);
+    void failure.then((message) => {
+      clearInterval(timer);
+      reject(new RunFailure(message));
     });
   });
 }
 
+/** Before anything starts: no output over the requests file or over each other, none over a file not ours. */
+function checkOutputFiles(options: ProfileOptions): string | null {
+  const clash = sameFileProblem([["--requests", options.requests], ["--record", options.record], ["--report", options.report]]);
+  if (clash) throw new OptionError(clash);
+  const reportPath = options.report ? resolve(options.report) : null;
+  if (reportPath) refuseToReplace("--report", reportPath, "report", options.force);
+  return reportPath;
+}
+
 export async function profileCommand(options: ProfileOptions, shimDir: string): Promise<void> {
   const requests = loadRequests(options.requests);
+  const reportPath = checkOutputFiles(options);
   const plan = planSession({ ...options, port: options.port ?? "0" });
   const { settings } = plan;
   const initial = settings.workers ?? Math.max(1, settings.minSpare ?? 1);
   const concurrency = options.concurrency ? Number(options.concurrency) : initial * settings.threads;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new OptionError(`--concurrency needs a whole number ≥ 1, got "${options.concurrency}"`);
-  const readyTimeout = options.readyTimeout ? Number(options.readyTimeout) : 60;
-  let onFatal: (message: FatalMessage) => void = () => undefined;
-  const fatal = new Promise<FatalMessage>((resolveFatal) => (onFatal = resolveFatal));
-  const session = new Session(plan, shimDir, {
-    bootFailed: (message) => onFatal(message),
-    refused: (message) => onFatal({ stage: "boot", workerId: 0, pid: 0, message, traceback: "" }),
-  });
-  process.stderr.write(`[balloon] ${plan.run.target} with ${plan.run.python} (${plan.pythonWhy}), ${initial} worker(s)\n`);
+  let onFailure: (message: string) => void = () => undefined;
+  const failure = new Promise<string>((resolveFailure) => (onFailure = resolveFailure));
+  const session = new Session(plan, shimDir, { bootFailed: (fatal) => onFailure(bootFailure(fatal)), bootStalled: onFailure, refused: onFailure });
+  process.stderr.write(`[balloon] ${escapeControl(`${plan.run.target} with ${plan.run.python} (${plan.pythonWhy})`)}, ${initial} worker(s)\n`);
   try {
     const port = await session.supervisor.start();
-    await waitReady(session, initial, readyTimeout, fatal);
+    await waitReady(session, initial, failure);
     const tty = process.stderr.isTTY;
     const result = await sendRequests(port, requests, concurrency, (done) => {
       if (tty && (done % 10 === 0 || done === requests.length)) process.stderr.write(`\r[balloon] ${done}/${requests.length} requests`);
@@ -85,10 +92,10 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
   }
   const report = session.report();
   printReport(report);
-  if (options.report) {
-    const out = resolve(options.report);
-    writeFileSync(out, toReportJson(report));
-    process.stdout.write(`report written to ${out}\n`);
+  if (reportPath) {
+    refuseToReplace("--report", reportPath, "report", options.force); // again: it may have appeared during the run
+    writeFileAtomic(reportPath, toReportJson(report));
+    process.stdout.write(`report written to ${escapeControl(reportPath)}\n`);
   }
-  if (plan.recordPath) process.stdout.write(`recording written to ${plan.recordPath}\n`);
+  if (plan.recordPath) process.stdout.write(`recording written to ${escapeControl(plan.recordPath)}\n`);
 }

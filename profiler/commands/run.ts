@@ -1,4 +1,5 @@
 // `balloon run`: serve the app until Ctrl-C, with a live per-route table on a terminal.
+import { escapeControl } from "../report/escape";
 import { formatRouteTable, formatSummary } from "../report/text";
 import { KEEP_LINES, Session, planSession, type AppOptions } from "../session";
 import { RunFailure } from "./profile";
@@ -22,7 +23,7 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
   });
   const port = await session.supervisor.start();
   const workers = plan.settings.workers ?? `${plan.settings.minSpare}-${plan.settings.maxWorkers}`;
-  process.stderr.write(`[balloon] ${plan.run.target} with ${plan.run.python} (${plan.pythonWhy}), ${workers} worker(s); Ctrl-C stops\n`);
+  process.stderr.write(`[balloon] ${escapeControl(`${plan.run.target} with ${plan.run.python} (${plan.pythonWhy})`)}, ${workers} worker(s); Ctrl-C stops\n`);
   process.stdout.write(`listening on http://127.0.0.1:${port}\n`);
 
   const live = process.stdout.isTTY;
@@ -59,5 +60,5 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
   if (refusal !== null) throw new RunFailure(refusal);
   const report = session.report();
   process.stdout.write(`${formatRouteTable(report, { color: live, width: process.stdout.columns })}\n${formatSummary(report, { color: live })}\n`);
-  if (plan.recordPath) process.stdout.write(`recording written to ${plan.recordPath}\n`);
+  if (plan.recordPath) process.stdout.write(`recording written to ${escapeControl(plan.recordPath)}\n`);
 }

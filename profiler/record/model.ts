@@ -18,6 +18,8 @@ export interface Settings {
   reloadOnRssMiB: number;
   memoryBudgetMiB: number;
   timeoutSec: number;
+  /** A worker (or, with --preload, the master) still importing the app after this long is reported; 0: never. */
+  bootTimeoutSec: number;
   stackKiB: number;
   preload: boolean;
   accounting: boolean;
@@ -93,7 +95,8 @@ export interface RequestLine extends RequestMemory {
   error?: string;
 }
 
-export type WorkerEventName = "spawn" | "ready" | "recycle" | "crash" | "exit" | "boot-failed";
+/** spawn: the supervisor asked for a worker (pid 0); forked: the master forked it (its pid); ready: the app is loaded. */
+export type WorkerEventName = "spawn" | "forked" | "ready" | "recycle" | "crash" | "exit" | "boot-failed";
 
 export interface WorkerLine {
   type: "worker";

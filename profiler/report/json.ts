@@ -1,5 +1,7 @@
-// The report as JSON: keys sorted at every level so two reports diff line by line.
+// The report as JSON: keys sorted at every level so two reports diff line by line, and the
+// characters JSON leaves raw that a terminal acts on (C1, bidi) written as \u escapes.
 import { REPORT_VERSION, type Report } from "../record/model";
+import { escapeJsonText } from "./escape";
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -11,7 +13,7 @@ function sortKeys(value: unknown): unknown {
 }
 
 export function toReportJson(report: Report): string {
-  return JSON.stringify(sortKeys(report), null, 2) + "\n";
+  return escapeJsonText(JSON.stringify(sortKeys(report), null, 2)) + "\n";
 }
 
 const REQUIRED: Array<[keyof Report, "object" | "array" | "number"]> = [

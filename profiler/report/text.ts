@@ -1,7 +1,10 @@
 // Terminal rendering of a Report: route table, worker table, summary.
 // Colour only when asked (the CLI passes process.stdout.isTTY): piped output stays plain text.
+// Every string from the recording (paths, routes, handler files, exit details, reasons,
+// warnings) goes through safe(): it came from the app or a file, not from us.
 import Table from "cli-table3";
 import type { Report, RouteFlag, RouteReport, WorkerReport } from "../record/model";
+import { escapeControl as safe } from "./escape";
 
 export interface TextOptions {
   color?: boolean;
@@ -56,7 +59,7 @@ function newTable(head: string[], colWidths: number[], color: boolean, rightAlig
 }
 
 function handlerCell(route: RouteReport): string {
-  return route.handler ? `${route.handler.file}:${route.handler.line}` : "—";
+  return route.handler ? `${safe(route.handler.file)}:${route.handler.line}` : "—";
 }
 
 function requestsCell(route: RouteReport): string {
@@ -67,8 +70,8 @@ export function formatRouteTable(report: Report, opts: TextOptions = {}): string
   const color = opts.color ?? false;
   const head = ["Route", "Method", "Reqs", "Peak MiB (median / max)", "Retained first", "Retained/req", "Flags", "Handler (file:line)"];
   const plainRows = report.routes.map((route) => [
-    route.route,
-    route.method,
+    safe(route.route),
+    safe(route.method),
     requestsCell(route),
     `${fixed1(route.peakMiB.median)} / ${fixed1(route.peakMiB.max)}`,
     fixed1(route.retainedMiB.first),
@@ -90,7 +93,7 @@ export function formatRouteTable(report: Report, opts: TextOptions = {}): string
 }
 
 function exitCell(worker: WorkerReport): string {
-  return worker.exit ? `${worker.exit.reason}: ${worker.exit.detail}` : "running";
+  return worker.exit ? safe(`${worker.exit.reason}: ${worker.exit.detail}`) : "running";
 }
 
 export function formatWorkerTable(report: Report, opts: TextOptions = {}): string {
@@ -130,13 +133,13 @@ export function formatSummary(report: Report, opts: TextOptions = {}): string {
     lines.push(`${plural(flagged.length, "route")} flagged:`);
     for (const route of flagged) {
       route.flags.forEach((flag, index) => {
-        lines.push(`  ${paint(flag, FLAG_STYLE[flag], color)} ${route.method} ${route.route}: ${route.reasons[index] ?? ""}`);
+        lines.push(`  ${paint(flag, FLAG_STYLE[flag], color)} ${safe(route.method)} ${safe(route.route)}: ${safe(route.reasons[index] ?? "")}`);
       });
     }
   }
   if (report.warnings.length > 0) {
     lines.push(paint(`${plural(report.warnings.length, "warning")}:`, "yellow", color));
-    for (const warning of report.warnings) lines.push(`  ${warning}`);
+    for (const warning of report.warnings) lines.push(`  ${safe(warning)}`);
   }
   return lines.join("\n");
 }

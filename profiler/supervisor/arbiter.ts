@@ -52,8 +52,8 @@ export type ArbiterEvent =
   | { type: "rss"; worker: number; rssKiB: number }
   /** The worker's process is gone. `clean`: exit code 0. `withMaster`: it died because its master did (counted once, as master-exit). */
   | { type: "exit"; worker: number; clean: boolean; withMaster?: boolean }
-  /** The app could not be loaded: requests are told at once while no worker is up. */
-  | { type: "boot-failed"; message: string }
+  /** The app cannot serve (it failed to load, or is past --boot-timeout): while no worker is up, requests are told at once. */
+  | { type: "unavailable"; message: string }
   /** The Python master died before or while forking: one failed boot. */
   | { type: "master-exit" }
   | { type: "tick" }
@@ -117,7 +117,8 @@ export class Arbiter {
   private queuedBytes = 0;
   private nextWorkerId = 1;
   private readonly boot = new BootBackoff();
-  private bootFatal: string | null = null;
+  /** Why the app cannot serve while no worker is up (a load error, a boot past its timeout). */
+  private unavailable: string | null = null;
   private shuttingDown = false;
   private keepingPool = false;
   private baselineKiB: number | null = null;
@@ -150,9 +151,9 @@ export class Arbiter {
       case "exit":
         this.exit(event.worker, event.clean, event.withMaster ?? false);
         break;
-      case "boot-failed":
-        this.bootFatal = event.message;
-        if (this.readyCount() === 0) this.rejectQueue(`Service Unavailable: the app failed to load: ${event.message}`);
+      case "unavailable":
+        this.unavailable = event.message;
+        if (this.readyCount() === 0) this.rejectQueue(`Service Unavailable: ${event.message}`);
         break;
       case "master-exit":
         this.boot.failed(this.clock.now());
@@ -217,9 +218,9 @@ export class Arbiter {
       if (this.settings.workers === null) this.keepPool(); // a dynamic pool keeps its spares
       return;
     }
-    if (this.bootFatal !== null && this.readyCount() === 0) {
+    if (this.unavailable !== null && this.readyCount() === 0) {
       // Holding it until the next boot attempt (up to 30 s of backoff) would only delay the same answer.
-      this.reject(id, `Service Unavailable: the app failed to load: ${this.bootFatal}`);
+      this.reject(id, `Service Unavailable: ${this.unavailable}`);
       return;
     }
     if (this.queue.length >= this.settings.queueSize) {
@@ -377,7 +378,7 @@ export class Arbiter {
     const worker = this.workers.get(workerId);
     if (!worker || worker.phase !== "starting") return;
     this.boot.succeeded();
-    this.bootFatal = null;
+    this.unavailable = null;
     worker.rssKiB = rssKiB;
     worker.readyAt = this.clock.now();
     worker.idleSince = worker.readyAt;

@@ -2,10 +2,10 @@
 // One `python -m balloon_shim master` forks every worker (importing the app first with
 // --preload, else each worker imports it): forked workers start with clean getrusage marks
 // and the master reaps them and reports how they ended. Processes connect back to a Unix
-// socket inside a fresh 0700 directory; their first frame says who they are (Hello,
+// socket inside a fresh 0700 directory (private-dir.ts); their first frame says who they are (Hello,
 // MasterReady or Fatal).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,15 @@ import type { Readable } from "node:stream";
 import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./shim-protocol";
 import type { RunInfo, Settings } from "../record/model";
 import { FrameDecoder, encodeFrame, type DecodedFrame } from "./wire";
+import { SOCKET_FILE, createPrivateDir, removeStaleDirs } from "./private-dir";
+import { endLeftovers } from "./leftovers";
+
+/**
+ * After the master exits, how long its output pipes are still read. The app's own processes
+ * inherit them and may hold them open long after (a `sleep 30`): what the master wrote is in
+ * by then, and Node must not wait for the pipes to close before it can exit.
+ */
+const PIPE_DRAIN_MS = 200;
 
 export interface LaunchOptions {
   python: string;
@@ -79,26 +88,6 @@ function greet(socket: Socket, onFirst: (type: number, payload: Buffer, leftover
   socket.on("error", () => undefined);
 }
 
-const SOCKET_DIR_PREFIX = "balloon-";
-
-/** A supervisor killed with SIGKILL leaves its socket directory behind; the next one clears it. */
-function removeStaleSocketDirs(): void {
-  const pattern = new RegExp(`^${SOCKET_DIR_PREFIX}(\\d+)-`);
-  for (const name of readdirSync(tmpdir())) {
-    const owner = pattern.exec(name);
-    if (owner && !processExists(Number(owner[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
-  }
-}
-
 function parseJson(payload: Buffer): unknown {
   try {
     return JSON.parse(payload.toString("utf8")) as unknown;
@@ -113,11 +102,14 @@ export class Launcher {
   private server: Server | null = null;
   private master: ChildProcess | null = null;
   private masterSocket: Socket | null = null;
+  /** Workers the master forked and has not reported gone: their process groups. */
+  private readonly forkedPids = new Set<number>();
 
   constructor(private readonly options: LaunchOptions, private readonly events: LauncherEvents) {
-    removeStaleSocketDirs();
-    this.socketDir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
-    this.socketPath = join(this.socketDir, "shim.sock");
+    // A supervisor killed with SIGKILL leaves its directory behind; the next one clears it.
+    removeStaleDirs(tmpdir());
+    this.socketDir = createPrivateDir(tmpdir());
+    this.socketPath = join(this.socketDir, SOCKET_FILE);
   }
 
   /** SERVER_PORT for the apps' environ; set before the first spawn. */
@@ -159,9 +151,13 @@ export class Launcher {
       for (const frame of framesOrDestroy(decoder, socket, chunk)) {
         const message = parseJson(frame.payload);
         if (message === undefined) continue;
-        if (frame.type === Frame.Forked) this.events.forked(message as ForkedMessage);
-        else if (frame.type === Frame.ChildExit) {
+        if (frame.type === Frame.Forked) {
+          const forked = message as ForkedMessage;
+          this.forkedPids.add(forked.pid);
+          this.events.forked(forked);
+        } else if (frame.type === Frame.ChildExit) {
           const exit = message as ChildExitMessage;
+          this.forkedPids.delete(exit.pid);
           this.events.workerExit(exit.pid, exit.exitCode, exit.signal);
         } else if (frame.type === Frame.Log) this.events.output("master", message as LogMessage);
       }
@@ -200,7 +196,7 @@ export class Launcher {
         partial = lines.pop() ?? "";
         for (const line of lines) emit(line);
       });
-      stream?.on("end", () => emit(partial));
+      stream?.on("close", () => emit(partial)); // at the end, or when destroyed after PIPE_DRAIN_MS
     };
     forward(child.stdout, "info");
     forward(child.stderr, "warning");
@@ -217,6 +213,13 @@ export class Launcher {
     const pid = child.pid ?? 0;
     child.on("exit", (code, signal) => {
       if (this.master === child) this.master = null;
+      // A master that ended normally took the app's processes with it; a killed one did not.
+      endLeftovers(this.forkedPids, this.socketPath);
+      this.forkedPids.clear();
+      setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, PIPE_DRAIN_MS);
       this.events.masterExit(pid, code, signal);
     });
     if (!pid) child.once("error", () => this.events.masterExit(0, null, null));
@@ -224,6 +227,10 @@ export class Launcher {
 
   get masterAlive(): boolean {
     return this.master !== null && this.master.exitCode === null && this.master.signalCode === null;
+  }
+
+  get masterPid(): number {
+    return this.master?.pid ?? 0;
   }
 
   get masterConnected(): boolean {
@@ -238,7 +245,10 @@ export class Launcher {
   }
 
   stopMaster(): void {
-    this.masterSocket?.write(encodeFrame(Frame.Stop, JSON.stringify({ reason: "shutdown" })));
+    if (this.masterSocket) this.masterSocket.write(encodeFrame(Frame.Stop, JSON.stringify({ reason: "shutdown" })));
+    // Not ready yet: importing the app (--preload) or starting, with no worker to wait for.
+    // SIGTERM ends it (before its loop runs, by default; after, as its PDEATHSIG does).
+    else this.master?.kill("SIGTERM");
   }
 
   /** The master, while it runs (the one process Node itself started). */

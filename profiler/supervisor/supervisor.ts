@@ -3,6 +3,7 @@
 // decides: dispatch, queue, recycle, spawn, kill, reject.
 import type { Socket } from "node:net";
 import { Arbiter, type ArbiterAction, type ArbiterEvent } from "./arbiter";
+import { BootWatch, type Importing } from "./boot-watch";
 import { describeExit, signalName } from "./exitcause";
 import { NO_WORKER, requestLine, type Exchange, type RecordedExchange } from "./exchange";
 import { HttpFront } from "./http";
@@ -25,6 +26,8 @@ export interface SupervisorOptions {
   bootFailed?(fatal: FatalMessage): void;
   /** The settings cannot work with the measured figures (a budget below workers × baseline): the run should stop. */
   refused?(message: string): void;
+  /** No worker is ready after --boot-timeout: which process is still importing, for how long (or that every attempt failed). */
+  bootStalled?(message: string): void;
   now?: () => number;
   random?: () => number;
   readProcesses?: ProcessReader;
@@ -56,6 +59,10 @@ export class Supervisor implements WorkerEvents {
   private appRecorded = false;
   private shuttingDown = false;
   private masterReady = false;
+  private masterStartedAt = 0;
+  /** When each worker was forked (the app's import starts then), by worker id. */
+  private readonly forkedAt = new Map<number, number>();
+  private readonly bootWatch: BootWatch;
   private tick: NodeJS.Timeout | null = null;
   port = 0;
 
@@ -64,12 +71,16 @@ export class Supervisor implements WorkerEvents {
     this.now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
     this.arbiter = new Arbiter(settings, { now: () => performance.now(), random });
+    this.bootWatch = new BootWatch(settings.bootTimeoutSec);
     this.launcher = new Launcher({ python: run.python, shimDir: options.shimDir, config: shimConfig(run, settings) }, {
       workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
       masterReady: (hello) => this.onMasterReady(hello),
       forked: ({ workerId, pid }) => {
         const worker = this.workers.get(workerId);
-        if (worker && worker.pid === 0) worker.pid = pid;
+        if (!worker || worker.pid !== 0) return;
+        worker.pid = pid;
+        this.forkedAt.set(workerId, this.now());
+        this.recordWorker("forked", worker);
       },
       workerExit: (pid, exitCode, signal) => this.onWorkerExit(pid, exitCode, signal),
       masterExit: (pid, exitCode, signal) => this.onMasterExit(pid, exitCode, signal),
@@ -99,9 +110,10 @@ export class Supervisor implements WorkerEvents {
       throw error;
     }
     this.launcher.serverPort = this.port; // known only now when --port 0 picked one
-    this.launcher.startMaster();
+    this.bootWatch.started(this.now());
+    this.startMaster();
     this.act({ type: "tick" });
-    this.tick = setInterval(() => this.act({ type: "tick" }), TICK_MS);
+    this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.sampler.start();
     return this.port;
   }
@@ -219,9 +231,14 @@ export class Supervisor implements WorkerEvents {
   private spawnWorker(id: number): void {
     const worker = new Worker(id, this, this.now());
     this.workers.add(worker);
-    if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.launcher.startMaster();
+    if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.startMaster();
     this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
     this.recordWorker("spawn", worker);
+  }
+
+  private startMaster(): void {
+    this.masterStartedAt = this.now();
+    this.launcher.startMaster();
   }
 
   private onMasterReady(hello: HelloMessage): void {
@@ -240,6 +257,7 @@ export class Supervisor implements WorkerEvents {
   }
 
   ready(worker: Worker, hello: HelloMessage): void {
+    this.bootWatch.ready();
     this.recordApp(hello);
     const { memory, stackLimitKiB, threadStackKiB } = hello;
     this.recordWorker("ready", worker, { rssKiB: memory.rssKiB, vmSizeKiB: memory.vmSizeKiB, stackLimitKiB, threadStackKiB });
@@ -276,6 +294,8 @@ export class Supervisor implements WorkerEvents {
     this.exitCauses.delete(id);
     if (!worker) return;
     this.workers.remove(worker);
+    this.forkedAt.delete(worker.id);
+    this.bootWatch.gone(`worker ${worker.id}`);
     worker.socket?.destroy();
     const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
     for (const exchange of worker.inflight.values()) {
@@ -305,13 +325,20 @@ export class Supervisor implements WorkerEvents {
     this.options.log(who, { level: "error", message: `${what}: ${fatal.message}${traceback}` });
     this.recordWorker("boot-failed", { id: fatal.workerId, pid: fatal.pid }, { detail: fatal.message });
     this.options.bootFailed?.(fatal);
-    this.act({ type: "boot-failed", message: fatal.message });
+    this.act({ type: "unavailable", message: `the app failed to load: ${fatal.message}` });
   }
 
   private onMasterExit(pid: number, exitCode: number | null, signal: string | null): void {
     const wasReady = this.masterReady;
     this.masterReady = false;
-    if (this.shuttingDown) return;
+    this.bootWatch.gone("master");
+    if (this.shuttingDown) {
+      // Forked workers are reported by the master as it reaps them; unforked ones never will be.
+      for (const worker of this.workers.all()) {
+        if (worker.pid === 0) this.finalize(worker, { words: "never forked: stopped before the master was ready", exitCode: null, signal: null, withMaster: true });
+      }
+      return;
+    }
     const cause = pid ? `the Python master (pid ${pid}) ${describeExit(exitCode, signal)}` : "the Python master did not start";
     if (exitCode !== ExitCode.AppLoadError) {
       this.options.log("master", { level: "error", message: cause });
@@ -327,6 +354,38 @@ export class Supervisor implements WorkerEvents {
       this.finalize(worker, { words, exitCode: null, signal: "SIGKILL", withMaster: true });
       killPid(worker.pid);
     }
+  }
+
+  // ---- ticks: timeouts, the pool, the boot timeout ----
+
+  private onTick(): void {
+    this.checkBootTimeout();
+    this.act({ type: "tick" });
+  }
+
+  /** Names each process still importing past --boot-timeout (boot-watch.ts); requests get 503 meanwhile. */
+  private checkBootTimeout(): void {
+    if (this.shuttingDown) return;
+    const now = this.now();
+    const importing: Importing[] = [];
+    if (this.options.settings.preload && !this.masterReady && this.launcher.masterAlive) {
+      importing.push({ key: "master", what: `the master (pid ${this.launcher.masterPid}) is still importing it (--preload)`, since: this.masterStartedAt });
+    }
+    for (const worker of this.workers.all()) {
+      const since = this.forkedAt.get(worker.id);
+      if (since !== undefined && this.arbiter.phaseOf(worker.id) === "starting") {
+        importing.push({ key: `worker ${worker.id}`, what: `worker ${worker.id} (pid ${worker.pid}) is still importing it`, since });
+      }
+    }
+    const ready = this.arbiter.readyCount();
+    for (const stall of this.bootWatch.overdue(now, importing, ready)) {
+      const words = this.bootWatch.words(stall, now);
+      // A CLI that stops on it says it itself; otherwise it is logged and the run goes on.
+      if (this.options.bootStalled) this.options.bootStalled(words);
+      else this.options.log("boot", { level: "error", message: `${words}; requests get 503 until a worker is ready` });
+    }
+    const unavailable = this.bootWatch.unavailable(now, ready);
+    if (unavailable) this.act({ type: "unavailable", message: unavailable });
   }
 
   // ---- recording ----

@@ -8,7 +8,7 @@ import http from "node:http";
 import path from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 
-import { faultsDir, killAll, pidAlive, python, rawExchange, runCli, scratchDir, sleep, startBalloon, waitFor } from "./helpers/balloon.mjs";
+import { faultsDir, killAll, parentOf, pidAlive, python, rawExchange, runCli, scratchDir, sleep, startBalloon, waitFor } from "./helpers/balloon.mjs";
 
 after(killAll);
 
@@ -17,7 +17,7 @@ describe("the app fails to import", () => {
     const dir = scratchDir();
     const requests = path.join(dir, "requests.txt");
     writeFileSync(requests, "GET /ok x2\n");
-    const result = await runCli(["profile", "--app", "broken:application", "--cwd", faultsDir, "--python", python, "--requests", requests, "--report", path.join(dir, "out.json"), "--ready-timeout", "20"]);
+    const result = await runCli(["profile", "--app", "broken:application", "--cwd", faultsDir, "--python", python, "--requests", requests, "--report", path.join(dir, "out.json"), "--boot-timeout", "20"]);
     assert.notEqual(result.code, 0, result.stderr);
     assert.match(result.stderr, /Traceback \(most recent call last\)/);
     assert.match(result.stderr, /ImportError: planted import failure in broken\.py/);
@@ -28,6 +28,7 @@ describe("the app fails to import", () => {
     const flags = preload ? ["--preload"] : [];
     test(`balloon run${preload ? " --preload" : ""} retries with growing backoff, answers 503 meanwhile, stops on SIGINT`, async () => {
       const balloon = await startBalloon(["--workers", "1", ...flags], { app: "broken:application" });
+      balloon.trackProcesses();
       const failures = await waitFor(() => {
         const lines = balloon.workerEvents("boot-failed");
         return lines.length >= 4 ? lines : null;
@@ -45,8 +46,57 @@ describe("the app fails to import", () => {
       const { code, signal } = await balloon.stop("SIGINT");
       assert.equal(signal, null);
       assert.equal(code, 0, balloon.stderr);
-      assert.deepEqual(balloon.pythonProcesses(), []);
+      assert.ok(balloon.seen.size >= 1, "the master (and the workers that came and went) were seen");
+      assert.deepEqual(balloon.processesLeft(), []);
       assert.equal(balloon.records("stop").length, 1);
+    });
+  }
+});
+
+describe("the app's import hangs (--boot-timeout 1)", () => {
+  test("an app that crashes the interpreter at import: profile exits 1 after --boot-timeout, saying every attempt failed", async () => {
+    const requests = path.join(scratchDir(), "requests.txt");
+    writeFileSync(requests, "GET / x2\n");
+    const result = await runCli(["profile", "--app", "segv_import:application", "--cwd", faultsDir, "--python", python, "--workers", "1", "--boot-timeout", "2", "--requests", requests]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /killed by signal 11 \(SIGSEGV\)/);
+    assert.match(result.stderr, /^balloon: no worker is ready after 2 s: every attempt failed \(see the log above\) \(--boot-timeout 2 s\)$/m);
+  });
+
+  after(killAll);
+  const hanging = ["--app", "sleepy_import:application", "--cwd", faultsDir, "--python", python, "--workers", "1", "--boot-timeout", "1"];
+
+  for (const preload of [false, true]) {
+    const flags = preload ? ["--preload"] : [];
+    const who = preload ? /the master \(pid \d+\) is still importing it \(--preload\)/ : /worker 1 \(pid \d+\) is still importing it/;
+
+    test(`balloon profile${preload ? " --preload" : ""} exits 1 naming the process still importing`, async () => {
+      const requests = path.join(scratchDir(), "requests.txt");
+      writeFileSync(requests, "GET / x2\n");
+      const started = performance.now();
+      const result = await runCli(["profile", ...hanging, ...flags, "--requests", requests]);
+      assert.equal(result.code, 1, result.stderr);
+      const errors = result.stderr.split("\n").filter((line) => line.startsWith("balloon: "));
+      assert.equal(errors.length, 1, result.stderr);
+      assert.match(errors[0], /^balloon: the app is still loading after 1 s: /);
+      assert.match(errors[0], who);
+      assert.match(errors[0], /--boot-timeout 1 s/);
+      assert.ok(performance.now() - started < 8000, `took ${Math.round(performance.now() - started)} ms`);
+    });
+
+    test(`balloon run${preload ? " --preload" : ""} answers 503 saying what is still loading, logs it, and stops`, async () => {
+      const balloon = await startBalloon(["--workers", "1", "--boot-timeout", "1", ...flags], { app: "sleepy_import:application" });
+      balloon.trackProcesses();
+      const queued = balloon.get("/"); // before the timeout: waits for a worker, then is told
+      await waitFor(() => /\[balloon\] boot: the app is still loading after 1 s: /.test(balloon.stderr), { timeoutMs: 5000, what: "the boot-timeout log line" });
+      assert.match(balloon.stderr, who);
+      for (const res of [await queued, await balloon.get("/")]) {
+        assert.equal(res.status, 503);
+        assert.match(res.body, /^503 Service Unavailable: the app is still loading after \d+ s: /);
+        assert.match(res.body, who);
+      }
+      assert.deepEqual(await balloon.stop("SIGINT"), { code: 0, signal: null }, balloon.stderr);
+      assert.deepEqual(balloon.processesLeft(), []);
     });
   }
 });
@@ -302,13 +352,24 @@ for (const preload of [false, true]) {
       for (const pid of pids) assert.ok(!pidAlive(pid), `pid ${pid} survived`);
     });
 
-    test("SIGINT while the workers are still starting: exit 0, nothing left behind", async () => {
-      const balloon = await startBalloon(["--workers", "2", ...flags]);
+    test("SIGINT while the app is still importing: exit 0 within seconds, nothing left behind", async () => {
+      const balloon = await startBalloon(["--workers", "2", ...flags], { app: "sleepy_import:application", env: { IMPORT_SLEEP_SEC: "30" } });
+      const master = await waitFor(() => balloon.pythonProcesses().find((pid) => parentOf(pid) === balloon.pid), { what: "the master" });
+      if (preload) {
+        assert.deepEqual(balloon.workerEvents("forked"), [], "the master is importing: nothing forked yet");
+      } else {
+        // The recorded pids are the processes the master really forked, and they are importing.
+        const forked = await waitFor(() => (balloon.workerEvents("forked").length === 2 ? balloon.workerEvents("forked") : null), { what: "2 forked lines" });
+        const children = balloon.pythonProcesses().filter((pid) => parentOf(pid) === master);
+        assert.deepEqual(forked.map((l) => l.pid).sort(), children.sort());
+        assert.deepEqual(balloon.workerEvents("ready"), []);
+      }
+      const started = performance.now();
       const status = await balloon.stop("SIGINT");
       assert.deepEqual(status, { code: 0, signal: null }, balloon.stderr);
-      const spawned = balloon.workerEvents("spawn").map((l) => l.pid).filter((pid) => pid > 0);
-      await waitFor(() => spawned.every((pid) => !pidAlive(pid)), { timeoutMs: 2000, what: `pids ${spawned} gone` });
-      assert.deepEqual(balloon.pythonProcesses(), []);
+      assert.ok(performance.now() - started < 5000, `stop took ${Math.round(performance.now() - started)} ms`);
+      assert.equal(balloon.seen.size, preload ? 1 : 3, "the master and its workers were seen");
+      assert.deepEqual(balloon.processesLeft(), []);
     });
 
     test("SIGKILL of the supervisor: no worker survives it", async () => {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 
-import { killAll, stackLimitBytes, startBalloon, waitFor } from "./helpers/balloon.mjs";
+import { killAll, pidAlive, stackLimitBytes, startBalloon, waitFor } from "./helpers/balloon.mjs";
 
 afterEach(killAll);
 
@@ -101,8 +101,17 @@ describe("dynamic pool (--min-spare 1 --max-spare 2 --max-workers 4)", () => {
     await waitFor(() => balloon.workerProcesses().length <= 2, { timeoutMs: 8000, what: "idle workers above --max-spare to retire" });
     const scaleDown = recycles(balloon, "scale-down");
     assert.ok(scaleDown.length >= 1 && scaleDown.length <= slowPids.size - 1, `recycles: ${JSON.stringify(recycles(balloon))}`);
-    assert.ok(scaleDown.every((l) => slowPids.has(l.pid) || l.pid > 0));
+    // Each line names a worker that was really up, and that worker really leaves.
+    const readyPids = new Set(balloon.readyPids());
+    for (const line of scaleDown) assert.ok(readyPids.has(line.pid), `scale-down of pid ${line.pid}, not a ready worker's (${[...readyPids]})`);
     for (const line of scaleDown) assert.match(line.detail, /--max-spare/);
+    const retired = scaleDown.map((l) => l.pid).sort();
+    const exits = await waitFor(() => {
+      const lines = balloon.workerEvents("exit").filter((l) => l.reason === "scale-down");
+      return lines.length >= retired.length ? lines : null;
+    }, { what: `exit lines for the retired pids ${retired}` });
+    assert.deepEqual(exits.map((l) => l.pid).sort(), retired);
+    assert.ok(retired.every((pid) => !pidAlive(pid)), `retired workers still running: ${retired.filter(pidAlive)}`);
     assert.ok(balloon.workerProcesses().length >= 1, "--min-spare 1 keeps one");
   });
 });

@@ -101,7 +101,7 @@ test("a crash while starting backs the next boot off; a load error answers waiti
   const a = arbiter({ workers: 1, maxWorkers: 1 });
   a.step({ type: "tick" });
   a.step({ type: "arrive", id: 1, bodyBytes: 0 });
-  assert.deepEqual(a.step({ type: "boot-failed", message: "ImportError: x" }), ["reject 1"]);
+  assert.deepEqual(a.step({ type: "unavailable", message: "the app failed to load: ImportError: x" }), ["reject 1"]);
   assert.deepEqual(a.step({ type: "exit", worker: 1, clean: false }), ["exited w1 crash"], "no respawn within the backoff");
   assert.deepEqual(a.step({ type: "arrive", id: 2, bodyBytes: 0 }), ["reject 2"], "told at once while nothing is up");
   a.clock.t = 500;

@@ -84,7 +84,8 @@ def main(argv):
     from .boot import app_info, connect, die_with_parent, load_or_die
 
     sock = connect(path)
-    die_with_parent(parent)
+    # The master catches SIGTERM (master.py) to end its workers and the app's processes.
+    die_with_parent(parent, signal.SIGTERM if mode == "master" else signal.SIGKILL)
     if mode == "master":
         from .master import Master
 

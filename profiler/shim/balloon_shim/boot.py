@@ -4,6 +4,7 @@ import ctypes
 import os
 import platform
 import resource
+import signal
 import socket
 import sys
 import threading
@@ -28,12 +29,13 @@ def connect(path):
     return sock
 
 
-def die_with_parent(expected_parent):
-    """SIGKILL us when the parent (supervisor, or master for forked workers) dies, so a
-    crashed supervisor leaves no orphans. If it already died, we were re-parented: leave."""
+def die_with_parent(expected_parent, signum=signal.SIGKILL):
+    """Send us `signum` when the parent (supervisor, or master for forked workers) dies, so
+    a crashed supervisor leaves no orphans (the master takes SIGTERM, to end the app's
+    processes first). If the parent already died, we were re-parented: leave."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, 9, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: rely on EOF on the socket instead
         pass
     if os.getppid() != expected_parent:

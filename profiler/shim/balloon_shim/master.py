@@ -3,7 +3,8 @@ workers share those pages copy-on-write (gunicorn --preload); without, each work
 the app after the fork. Forking (rather than exec'ing workers from the supervisor) also gives
 each worker a fresh getrusage high-water mark: an exec'd process inherits its parent's.
 Single-threaded on purpose: fork() in a process with threads copies locks held by threads
-that do not exist in the child."""
+that do not exist in the child. The app's own child processes end with their worker
+(app_processes.py)."""
 import json
 import os
 import selectors
@@ -12,6 +13,7 @@ import sys
 import time
 import traceback
 
+from .app_processes import GRACE_SEC, AppProcesses, become_subreaper, lead_own_group
 from .boot import app_info, connect, die_with_parent, hello, load_or_die
 from .protocol import ExitCode, Frame
 from .wire import FrameReader, encode_json_frame, send_json
@@ -29,24 +31,33 @@ class Master:
         self._config = config
         self._info = app_info(config, loaded) if loaded is not None else None
         self._children = {}  # pid -> workerId
+        self._apps = AppProcesses()
 
     def run(self):
+        become_subreaper()
         send_json(self._sock, Frame.MasterReady, hello("master", 0, self._info))
-        # SIGCHLD only writes a byte to a pipe (signal handlers must not do work); the
-        # loop below reaps. A Python-level handler is needed for the wakeup fd to fire.
+        # SIGCHLD and SIGTERM only write their number to a pipe (signal handlers must not do
+        # work); the loop below reaps. A Python-level handler is needed for the wakeup fd.
+        # SIGTERM is our PDEATHSIG: the supervisor is gone, take everything down with us.
         self._wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._wake_write = wake_write
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
         signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._sock, selectors.EVENT_READ)
         self._selector.register(self._wake_read, selectors.EVENT_READ)
         reader = FrameReader(self._sock)
         while True:
-            for key, _ in self._selector.select():
+            events = self._selector.select(self._apps.seconds_to_deadline())
+            self._apps.enforce(self._children)
+            for key, _ in events:
                 if key.fileobj == self._wake_read:
-                    self._drain_wakeups()
+                    terminated = signal.SIGTERM in self._drain_wakeups()
                     self._reap()
+                    if terminated:
+                        self._stop_children(signal.SIGKILL, 0)
+                        return ExitCode.SupervisorGone
                     continue
                 if not reader.fill():
                     self._stop_children(signal.SIGKILL, 0)
@@ -73,9 +84,12 @@ class Master:
     def _become_worker(self, worker_id, master_pid):
         code = ExitCode.WorkerBootError
         try:
+            # Its own process group first, before the app can start anything.
+            lead_own_group()
             # Drop what belongs to the master; memory.py reopened its /proc fds at fork.
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             self._selector.close()
             os.close(self._wake_read)
             os.close(self._wake_write)
@@ -99,23 +113,32 @@ class Master:
             os._exit(code)
 
     def _drain_wakeups(self):
+        """The signal numbers that arrived."""
+        signums = set()
         try:
-            while os.read(self._wake_read, 4096):
-                pass
+            while True:
+                data = os.read(self._wake_read, 4096)
+                if not data:
+                    break
+                signums.update(data)
         except BlockingIOError:
             pass
+        return signums
 
     def _reap(self, block=False):
-        while self._children:
+        """Reaps workers (reporting each exit) and the app's processes we adopted; `block`
+        waits for the workers."""
+        while True:
             try:
-                pid, status = os.waitpid(-1, 0 if block else os.WNOHANG)
+                pid, status = os.waitpid(-1, 0 if block and self._children else os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
             worker_id = self._children.pop(pid, None)
             if worker_id is None:
-                continue  # a process the app started, not one of our workers
+                continue  # a process of the app's that outlived its parent: reaped, nothing to report
+            self._apps.worker_gone(pid, self._children)
             if os.WIFSIGNALED(status):
                 exit_code, signum = None, os.WTERMSIG(status)
             else:
@@ -126,24 +149,42 @@ class Master:
                 pass  # supervisor gone: we are shutting down anyway
 
     def _stop_children(self, signum, grace_sec):
-        for pid in list(self._children):
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + grace_sec
-        while self._children and time.monotonic() < deadline:
+        """Workers get `signum` and grace_sec to exit; the app's processes get it with them
+        and at most GRACE_SEC before SIGKILL. Returns once all are gone."""
+        groups = list(self._children)
+        for pid in groups:
+            _signal_group(pid, signum)
+        self._apps.end_all(groups, self._children, signum)
+        started = time.monotonic()
+        while time.monotonic() - started < grace_sec:
             self._reap()
-            time.sleep(0.02)
-        for pid in list(self._children):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            if time.monotonic() - started >= min(grace_sec, GRACE_SEC):
+                self._apps.end_all(groups, self._children, signal.SIGKILL)
+            if not self._children and not self._apps.leftovers(groups, self._children):
+                break
+            time.sleep(0.05)  # each pass reads /proc: ~2 ms per 100 processes
+        for pid in groups:
+            _signal_group(pid, signal.SIGKILL)
+        self._apps.end_all(groups, self._children, signal.SIGKILL)
         self._reap(block=True)
+        # SIGKILL takes effect at once (unless a process is stuck in the kernel): reap what
+        # it killed rather than hand zombies to init.
+        deadline = time.monotonic() + 0.5
+        while self._apps.leftovers(groups, self._children) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            self._reap()
+        self._reap()
 
     def _log(self, level, message):
         try:
             self._sock.sendall(encode_json_frame(Frame.Log, {"level": level, "message": message}))
         except OSError:
             print(message, file=sys.stderr)
+
+
+def _signal_group(pgid, signum):
+    """A worker and the app's processes still in its group."""
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass

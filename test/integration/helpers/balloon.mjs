@@ -50,13 +50,23 @@ function procState(pid) {
   }
 }
 
+/** Start time of a process (clock ticks since boot, /proc/PID/stat field 22), or null: with the pid, its identity. */
+export function startTimeOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return null;
+  }
+}
+
 /** True while the process exists and is not a zombie. */
 export function pidAlive(pid) {
   const state = procState(pid);
   return state !== null && state !== "Z" && state !== "X";
 }
 
-function parentOf(pid) {
+export function parentOf(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
@@ -177,9 +187,9 @@ function exitOf(child) {
   return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
 }
 
-/** Runs a balloon command to its end: { code, signal, stdout, stderr }. */
-export async function runCli(args, { timeoutMs = 30_000, cwd = repoRoot } = {}) {
-  const child = spawn(process.execPath, [balloonBin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+/** Runs a balloon command to its end: { code, signal, stdout, stderr }; `env` is added to ours. */
+export async function runCli(args, { timeoutMs = 30_000, cwd = repoRoot, env = {} } = {}) {
+  const child = spawn(process.execPath, [balloonBin, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   started.add(child);
   const out = collect(child);
   const timer = setTimeout(() => killTree(child.pid), timeoutMs);
@@ -204,6 +214,26 @@ export class Balloon {
     this.exited = exitOf(child);
     this.exitStatus = null;
     this.exited.then((status) => (this.exitStatus = status));
+    /** pid → start time of every process seen under the supervisor (see trackProcesses, stop, kill). */
+    this.seen = new Map();
+  }
+
+  /** Notes the supervisor's live descendants now: a dead supervisor has none to walk, so look while it lives. */
+  noteProcesses() {
+    for (const pid of descendants(this.pid)) if (!this.seen.has(pid)) this.seen.set(pid, startTimeOf(pid));
+    return [...this.seen.keys()];
+  }
+
+  /** Notes its descendants every `intervalMs` until it exits (catches processes that come and go). */
+  trackProcesses(intervalMs = 50) {
+    const timer = setInterval(() => this.noteProcesses(), intervalMs);
+    this.exited.then(() => clearInterval(timer));
+    this.noteProcesses();
+  }
+
+  /** Processes seen under the supervisor that still run (same pid and start time, not a zombie). */
+  processesLeft() {
+    return [...this.seen].filter(([pid, startTime]) => pidAlive(pid) && startTimeOf(pid) === startTime).map(([pid]) => pid);
   }
 
   get pid() {
@@ -263,6 +293,7 @@ export class Balloon {
   /** Sends `signal` to the supervisor only (not its workers) and waits for it to exit. */
   async stop(signal = "SIGINT", timeoutMs = 20_000) {
     if (this.exitStatus) return this.exitStatus;
+    this.noteProcesses();
     killQuietly(this.pid, signal);
     const timer = setTimeout(() => killTree(this.pid), timeoutMs);
     const status = await this.exited;
@@ -272,20 +303,23 @@ export class Balloon {
 
   /** SIGKILL the supervisor and everything under it. */
   kill() {
-    if (!this.exitStatus) killTree(this.pid);
+    if (!this.exitStatus) {
+      this.noteProcesses();
+      killTree(this.pid);
+    }
     return this.exited;
   }
 }
 
 /**
  * Starts `balloon run` on port 0 (faults app, /usr/bin/python3, a recording in a scratch dir
- * unless `record: false`) and waits for "listening on". `detached` puts it in its own process
+ * unless `record: false`; `env` added to ours) and waits for "listening on". `detached` puts it in its own process
  * group, as a shell does with a foreground job, so a test can signal the whole group.
  */
-export async function startBalloon(args = [], { app = "app:application", cwd = faultsDir, record = true, detached = false, readyTimeoutMs = 20_000 } = {}) {
+export async function startBalloon(args = [], { app = "app:application", cwd = faultsDir, record = true, detached = false, readyTimeoutMs = 20_000, env = {} } = {}) {
   const recordPath = record ? path.join(scratchDir(), "record.jsonl") : null;
   const argv = [balloonBin, "run", "--app", app, "--cwd", cwd, "--python", python, "--port", "0", ...(recordPath ? ["--record", recordPath] : []), ...args];
-  const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], detached });
+  const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], detached, env: { ...process.env, ...env } });
   started.add(child);
   const balloon = new Balloon(child, collect(child), recordPath);
   balloon.exited.then(() => started.delete(child));

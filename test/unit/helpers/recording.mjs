@@ -4,7 +4,7 @@ const KIB_PER_MIB = 1024;
 
 export const SETTINGS = {
   workers: 2, minSpare: null, maxSpare: null, maxWorkers: 2, threads: 1, maxRequests: 0, maxRequestsJitter: 0,
-  reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 30, stackKiB: 0, preload: false, accounting: true,
+  reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 30, bootTimeoutSec: 60, stackKiB: 0, preload: false, accounting: true,
   queueSize: 64, maxBodyMiB: 10, pssIntervalSec: 1,
 };
 

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { profileCommand } from "./commands/profile";
+import { recommendCommand } from "./commands/recommend";
 import { reportCommand } from "./commands/report";
 import { runCommand } from "./commands/run";
 import { OptionError, collect } from "./options";
@@ -71,8 +72,20 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print the JSON report instead")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
     .action((record: string, options) => (action = reportCommand(record, options)));
-  for (const command of [run, profile, report]) command.exitOverride().showHelpAfterError(usageHint(command));
-  program.showHelpAfterError("usage: balloon <run|profile|report> [options] (balloon --help for more)");
+  const recommendCmd = program.command("recommend").description("server settings that fit a memory budget, checked by replaying the recorded traffic")
+    .argument("<input>", "a recording (--record) or a JSON report (--report)")
+    .option("--format <format>", "text (a summary with reasons and alternatives) or json", "text")
+    .option("--memory-budget <MiB>", "memory for all workers together (default: 75% of MemTotal, or of the container's limit)")
+    .option("--out <file>", "write it to this file instead of stdout")
+    .option("--force", "replace --out even when it is not a Balloon file")
+    .option("--speed <x>", "replay the arrivals this many times faster (2: twice the traffic)")
+    .option("--concurrency <n>", "simultaneous requests to serve (the replay runs n clients back to back)")
+    .option("--db-max-connections <n>", "the database's connection limit (default 100, PostgreSQL's)")
+    .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
+    .action((input: string, options) => (action = recommendCommand(input, options)));
+  const commands = [run, profile, report, recommendCmd];
+  for (const command of commands) command.exitOverride().showHelpAfterError(usageHint(command));
+  program.showHelpAfterError("usage: balloon <run|profile|report|recommend> [options] (balloon --help for more)");
 
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -80,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    const command = [run, profile, report].find((c) => c.name() === argv[0]);
+    const command = commands.find((c) => c.name() === argv[0]);
     // Messages echo what the user typed, file contents and the app's tracebacks: escaped.
     const message = escapeControlInLines((error as Error).message);
     if (error instanceof OptionError) {

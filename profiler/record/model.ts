@@ -96,7 +96,7 @@ export interface RequestLine extends RequestMemory {
 }
 
 /** spawn: the supervisor asked for a worker (pid 0); forked: the master forked it (its pid); ready: the app is loaded. */
-export type WorkerEventName = "spawn" | "forked" | "ready" | "recycle" | "crash" | "exit" | "boot-failed";
+export type WorkerEventName = "spawn" | "forked" | "ready" | "recycle" | "crash" | "exit" | "boot-failed" | "master-ready";
 
 export interface WorkerLine {
   type: "worker";
@@ -112,6 +112,9 @@ export interface WorkerLine {
   signal?: string | null;
   rssKiB?: number;
   vmSizeKiB?: number;
+  /** USS / PSS (smaps_rollup) at "ready" and "master-ready" (worker 0: the master, with its app imported under --preload). */
+  ussKiB?: number;
+  pssKiB?: number;
   stackLimitKiB?: number;
   threadStackKiB?: number;
 }

@@ -3,7 +3,8 @@
 import { REPORT_VERSION, type Report } from "../record/model";
 import { escapeJsonText } from "./escape";
 
-function sortKeys(value: unknown): unknown {
+/** The same value with object keys sorted at every level (stable, diffable JSON). */
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (typeof value === "object" && value !== null) {
     const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -244,6 +244,8 @@ export class Supervisor implements WorkerEvents {
   private onMasterReady(hello: HelloMessage): void {
     this.masterReady = true;
     this.recordApp(hello);
+    const { rssKiB, vmSizeKiB, ussKiB, pssKiB } = hello.memory;
+    this.recordWorker("master-ready", { id: 0, pid: hello.pid }, { rssKiB, vmSizeKiB, ussKiB, pssKiB });
     for (const worker of this.workers.all()) if (worker.pid === 0 && worker.socket === null) this.launcher.fork(worker.id);
   }
 
@@ -260,7 +262,9 @@ export class Supervisor implements WorkerEvents {
     this.bootWatch.ready();
     this.recordApp(hello);
     const { memory, stackLimitKiB, threadStackKiB } = hello;
-    this.recordWorker("ready", worker, { rssKiB: memory.rssKiB, vmSizeKiB: memory.vmSizeKiB, stackLimitKiB, threadStackKiB });
+    this.recordWorker("ready", worker, {
+      rssKiB: memory.rssKiB, vmSizeKiB: memory.vmSizeKiB, ussKiB: memory.ussKiB, pssKiB: memory.pssKiB, stackLimitKiB, threadStackKiB,
+    });
     this.act({ type: "ready", worker: worker.id, rssKiB: memory.rssKiB });
   }
 

@@ -1,0 +1,89 @@
+// `balloon recommend REPORT|RECORD`: settings that fit a memory budget, with reasons and
+// alternatives (a readable summary), or exported for a server with --format.
+import { readFileSync } from "node:fs";
+import { availableParallelism, totalmem } from "node:os";
+import { basename, resolve } from "node:path";
+import { OptionError, toThresholds } from "../options";
+import { writeFileAtomic, whyNotReplace } from "../record/output-file";
+import { recommend } from "../recommend/recommend";
+import { formatRecommendation } from "../report/recommendation-text";
+import { toRecommendationJson } from "../recommend/json";
+import { readMeasurements } from "./measurements";
+
+export interface RecommendOptions {
+  format?: string;
+  memoryBudget?: string;
+  out?: string;
+  force?: boolean;
+  speed?: string;
+  concurrency?: string;
+  dbMaxConnections?: string;
+  threshold?: string[];
+}
+
+/** Without --memory-budget: this share of the machine's (or the container's) memory. */
+const DEFAULT_BUDGET_SHARE = 0.75;
+
+/** The memory the app can have: MemTotal, or the cgroup's limit when it is lower (containers). */
+export function machineMemory(read: (path: string) => string = (path) => readFileSync(path, "utf8")): { mib: number; words: string } {
+  const total = totalmem() / (1024 * 1024);
+  try {
+    const limit = read("/sys/fs/cgroup/memory.max").trim();
+    if (limit !== "max") {
+      const mib = Number(limit) / (1024 * 1024);
+      if (Number.isFinite(mib) && mib > 0 && mib < total) return { mib, words: `the cgroup's memory.max ${(mib / 1024).toFixed(1)} GiB` };
+    }
+  } catch {
+    // no cgroup v2 limit: the machine's
+  }
+  return { mib: total, words: `MemTotal ${(total / 1024).toFixed(1)} GiB` };
+}
+
+function positive(raw: string | undefined, option: string, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new OptionError(`${option} needs ${integer ? "a whole number" : "a number"} above 0, got "${raw}"`);
+  }
+  return value;
+}
+
+export async function recommendCommand(input: string, options: RecommendOptions): Promise<void> {
+  const format = options.format ?? "text";
+  if (!["text", "json"].includes(format)) throw new OptionError(`--format must be one of text, json, got "${format}"`);
+  const explicitBudget = positive(options.memoryBudget, "--memory-budget", false);
+  const memory = machineMemory();
+  const budgetMiB = explicitBudget ?? Math.floor(memory.mib * DEFAULT_BUDGET_SHARE);
+  const budgetSource = explicitBudget !== undefined ? "--memory-budget" : `${DEFAULT_BUDGET_SHARE * 100}% of ${memory.words}`;
+  const speed = positive(options.speed, "--speed", false);
+  const concurrency = positive(options.concurrency, "--concurrency", true);
+  const dbMaxConnections = positive(options.dbMaxConnections, "--db-max-connections", true);
+  const path = resolve(input);
+  const measured = await readMeasurements(path, toThresholds(options.threshold));
+  const { report } = measured;
+  const rec = recommend({
+    report,
+    workload: measured.workload,
+    budgetMiB,
+    budgetSource,
+    cpuCount: availableParallelism(),
+    targetConcurrency: concurrency,
+    dbMaxConnections,
+    replay: { speed, concurrency },
+    source: {
+      app: report.app.target, framework: report.app.framework, python: report.app.python,
+      recordedAt: measured.workload?.recordedAt ? new Date(measured.workload.recordedAt).toISOString() : "",
+      requests: report.totals.requests, file: basename(path),
+    },
+  });
+  const text = format === "json" ? toRecommendationJson(rec) : formatRecommendation(rec, { width: process.stdout.columns });
+  if (!options.out) {
+    process.stdout.write(text);
+    return;
+  }
+  const out = resolve(options.out);
+  const problem = options.force ? null : whyNotReplace(out, "report");
+  if (problem) throw new OptionError(`--out ${problem}`);
+  writeFileAtomic(out, text);
+  process.stdout.write(`${format === "json" ? "recommendation" : "summary"} written to ${out}\n`);
+}

@@ -1,18 +1,12 @@
 // `balloon run`: serve the app until Ctrl-C, with a live per-route table on a terminal.
 import { formatRouteTable, formatSummary } from "../report/text";
-import { KEEP_LINES, Session, planSession, type AppOptions } from "../session";
+import { Session, planSession, type AppOptions } from "../session";
 
 const LIVE_TABLE_EVERY_MS = 2000;
 
 export async function runCommand(options: AppOptions, shimDir: string): Promise<void> {
   const plan = planSession(options);
-  let requestsSeen = 0;
-  const session = new Session(plan, shimDir, {
-    keepLines: KEEP_LINES.run,
-    line: (line) => {
-      if (line.type === "request") requestsSeen += 1;
-    },
-  });
+  const session = new Session(plan, shimDir);
   const port = await session.supervisor.start();
   const workers = plan.settings.workers ?? `${plan.settings.minSpare}-${plan.settings.maxWorkers}`;
   process.stderr.write(`[balloon] ${plan.run.target} with ${plan.run.python} (${plan.pythonWhy}), ${workers} worker(s); Ctrl-C stops\n`);
@@ -21,10 +15,11 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
   const live = process.stdout.isTTY;
   let shown = 0;
   const timer = setInterval(() => {
-    if (!live || requestsSeen === shown) return;
-    shown = requestsSeen;
+    const requests = session.analyzer.requests;
+    if (!live || requests === shown) return;
+    shown = requests;
     const table = formatRouteTable(session.report(), { color: true, width: process.stdout.columns });
-    process.stdout.write(`\u001b[2J\u001b[H listening on http://127.0.0.1:${port} — ${requestsSeen} requests\n${table}\n`);
+    process.stdout.write(`\u001b[2J\u001b[H listening on http://127.0.0.1:${port} — ${requests} requests\n${table}\n`);
   }, LIVE_TABLE_EVERY_MS);
 
   await new Promise<void>((resolve) => {

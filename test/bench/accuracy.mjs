@@ -5,6 +5,7 @@
 // Prints a confusion matrix (true class × verdict set) and the share right.
 //
 // Environment: ACCURACY_PER_CLASS (2000 scenarios per target class), ACCURACY_SEED (1),
+// ACCURACY_SHOW (print this many wrong series with their behaviour and the engine's reasons),
 // ACCURACY_ENGINE (a directory holding analysis/*.js built from another commit: runs that
 // engine instead, through its analyze(); this is how the old engine's figure was taken).
 import { resolve } from "node:path";
@@ -12,6 +13,7 @@ import { pathToFileURL } from "node:url";
 import { CLASSES, SimulatedApp } from "./accuracy-generator.mjs";
 
 const PER_CLASS = Number(process.env.ACCURACY_PER_CLASS ?? 2000);
+const SHOW = Number(process.env.ACCURACY_SHOW ?? 0);
 const SEED = Number(process.env.ACCURACY_SEED ?? 1);
 const ENGINE_DIR = process.env.ACCURACY_ENGINE ? resolve(process.env.ACCURACY_ENGINE) : new URL("../../out/test-build/", import.meta.url).pathname;
 const FLAG_ORDER = ["balloon", "inflates", "leak"];
@@ -26,6 +28,8 @@ function reportOf(lines) {
   for (const line of lines) analyzer.add(line);
   return analyzer.report();
 }
+
+let hiddenFirsts = 0;
 
 const isUndecided = (route) => (route.verdicts ?? []).some((verdict) => verdict.flag === "undecided");
 
@@ -56,10 +60,18 @@ function runScenario(seed, cls) {
       report = reportOf(app.lines);
     }
   }
-  return app.routes.map((route) => {
+  return app.routes.map((route, index) => {
     const found = report.routes.find((r) => r.route === route.route && r.method === route.method);
-    const want = route.behaviour.truth.length > 0 ? FLAG_ORDER.filter((f) => route.behaviour.truth.includes(f)).join("+") : "ok";
-    return { cls: route.behaviour.cls, want, got: found ? verdictSet(found) : "missing", extra, target: route === app.routes[0] };
+    // An inflation shows only on a worker's first call: when no worker ran it alone (threads),
+    // its step is in shared figures only, and the right answer is "undecided", not a guess.
+    const hidden = route.behaviour.truth.includes("inflates") && app.firstCalls(index).every((call) => !call.solo);
+    const flags = FLAG_ORDER.filter((f) => route.behaviour.truth.includes(f) && !(hidden && f === "inflates"));
+    if (hidden) flags.push("undecided");
+    hiddenFirsts += Number(hidden);
+    const want = flags.length > 0 ? flags.join("+") : "ok";
+    const got = found ? verdictSet(found) : "missing";
+    const why = () => ({ seed, behaviour: route.behaviour, workers: app.workers.length, threads: app.threads, found });
+    return { cls: route.behaviour.cls, want, got, extra, target: route === app.routes[0], why };
   });
 }
 
@@ -92,8 +104,16 @@ const undecided = results.filter((r) => r.got.includes("undecided")).length;
 const targets = results.filter((r) => r.target);
 out.push("");
 out.push(`right: ${((100 * right) / results.length).toFixed(2)}% (${right} of ${results.length}); ok series flagged: ${okFlagged}; left undecided: ${undecided}`);
+out.push(`inflations whose first call ran alone in no worker (want "undecided" for the step): ${hiddenFirsts}`);
 if (adaptive) {
   const extras = targets.map((r) => r.extra);
   out.push(`adaptive calls per scenario: mean ${(extras.reduce((a, b) => a + b, 0) / extras.length).toFixed(1)}, max ${Math.max(...extras)} (budget ${adaptive.DEFAULT_MAX_EXTRA})`);
 }
 process.stdout.write(`${out.join("\n")}\n`);
+for (const wrong of results.filter((r) => r.got !== r.want).slice(0, SHOW)) {
+  const { seed, behaviour, workers, threads, found } = wrong.why();
+  const sizes = Object.entries(behaviour).filter(([, v]) => typeof v === "number" && v > 0).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+  process.stdout.write(`\n${wrong.cls} (${sizes}${behaviour.gainer ? ", gainer" : ""}${behaviour.quantized ? ", quantized" : ""}) seed ${seed}, ${workers} workers, threads ${threads}: got ${wrong.got}, ${found.requests} calls, ${found.shared} shared, ${found.extra} extra\n`);
+  for (const verdict of found.verdicts) process.stdout.write(`  ${verdict.flag}: ${verdict.reason} ${JSON.stringify(verdict.figures)}\n`);
+  process.stdout.write(`  peak ${found.peakMiB.median}/${found.peakMiB.max} retained first ${found.retainedMiB.first} per req ${found.retainedMiB.perRequest}\n`);
+}

@@ -42,6 +42,8 @@ export interface RouteEvidence {
   repeatWorkers: number;
   repeatRetainedMedianMiB: number;
   repeatRetainedMeanMiB: number;
+  /** Share of the repeats that kept within half to one and a half times the median (NaN when the median is not above 0). */
+  repeatStepConsistency: number;
   /** The route's churn: median peak of its repeat calls. */
   repeatPeakMedianMiB: number;
   /** Pooled fit (one intercept per worker) of cumulative retained memory against the repeat index. */
@@ -108,6 +110,15 @@ function addLater(total: LaterHalf, part: LaterHalf): void {
 }
 
 const toMiB = (values: readonly number[]): number => kibToMiB(median(values));
+
+/** Share of the steps within [0.5, 1.5] × their median: a leak keeps about the same on every call. */
+function stepConsistency(steps: readonly number[]): number {
+  const middle = median(steps);
+  if (!(middle > 0)) return Number.NaN;
+  let near = 0;
+  for (const step of steps) if (step >= 0.5 * middle && step <= 1.5 * middle) near += 1;
+  return near / steps.length;
+}
 
 export class RouteAccumulator {
   requests = 0;
@@ -226,6 +237,7 @@ export class RouteAccumulator {
       repeats: repeatCount,
       repeatWorkers,
       repeatRetainedMedianMiB: toMiB(repeats),
+      repeatStepConsistency: stepConsistency(repeats),
       repeatRetainedMeanMiB: repeatCount > 0 ? kibToMiB(this.repeatRetainedSumKiB / repeatCount) : Number.NaN,
       repeatPeakMedianMiB: toMiB(this.repeatPeaks.sample()),
       growthPerCallMiB: fitSlope(fit),

@@ -159,6 +159,8 @@ export interface LeakFigures {
   growthPerCallMiB: number;
   /** Quality of that fit (1: every repeat kept the same). */
   r2: number;
+  /** Share of the repeats that kept within ±50 % of their median (0 when the median is not above 0). */
+  stepConsistency: number;
   repeats: number;
   workers: number;
   /** The bar the growth must clear: the leak threshold, or the route's own churn noise when higher. */

@@ -221,9 +221,10 @@ export class SimulatedApp {
       retained += step + worker.regrow;
       worker.regrow = 0;
       worker.hole = r.uniform(0.3, 1.2);
-      peak = Math.max(peak, b.churn * r.uniform(0.97, 1.03));
+      peak = Math.max(peak, b.churn * r.uniform(0.97, 1.03) + b.leak);
     } else if (b.bytes > 0) {
-      peak = Math.max(peak, b.bytes * r.uniform(0.99, 1.01));
+      // What the call keeps is there at the peak too: a balloon that leaks peaks at both.
+      peak = Math.max(peak, b.bytes * r.uniform(0.99, 1.01) + b.leak);
       if (first) retained += r.uniform(0, 0.3);
     }
     if (b.inflate > 0 && first) {

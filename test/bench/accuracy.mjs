@@ -6,6 +6,7 @@
 //
 // Environment: ACCURACY_PER_CLASS (2000 scenarios per target class), ACCURACY_SEED (1),
 // ACCURACY_SHOW (print this many wrong series with their behaviour and the engine's reasons),
+// ACCURACY_ONLY=SEED:CLASS (run that one scenario and print the target route's calls and verdicts),
 // ACCURACY_ENGINE (a directory holding analysis/*.js built from another commit: runs that
 // engine instead, through its analyze(); this is how the old engine's figure was taken).
 import { resolve } from "node:path";
@@ -40,7 +41,7 @@ function verdictSet(route) {
   return flags.length > 0 ? flags.join("+") : "ok";
 }
 
-function runScenario(seed, cls) {
+async function runScenario(seed, cls, trace = false) {
   const app = new SimulatedApp(seed, cls);
   const perRoute = app.routes.map(() => app.r.int(6, 24));
   for (const index of app.schedule(perRoute)) app.call(index);
@@ -60,6 +61,21 @@ function runScenario(seed, cls) {
       report = reportOf(app.lines);
     }
   }
+  if (trace) {
+    for (const line of app.lines) {
+      if (line.type === "phase") process.stdout.write(`-- adaptive phase: ${line.routes.join(", ")}\n`);
+      if (line.type !== "request" || line.route !== app.routes[0].route) continue;
+      const kept = (line.rssAfterKiB - line.rssBeforeKiB) / 1024;
+      process.stdout.write(`worker ${line.worker} seq ${String(line.seq).padStart(3)} concurrent ${line.concurrent} peak ${((line.peakKiB - line.rssBeforeKiB) / 1024).toFixed(2).padStart(8)} kept ${kept.toFixed(2).padStart(7)}\n`);
+    }
+    process.stdout.write(`${JSON.stringify(app.routes.map((r) => r.behaviour))}\n${JSON.stringify(report.routes.find((r) => r.route === app.routes[0].route).verdicts, null, 1)}\n`);
+    if (analysis.Analyzer) {
+      const { RouteAccumulator } = await import(pathToFileURL(`${ENGINE_DIR}/analysis/evidence.js`).href);
+      const accumulator = new RouteAccumulator("GET", app.routes[0].route);
+      for (const line of app.lines) if (line.type === "request" && line.route === app.routes[0].route) accumulator.add(line, `${line.worker}/${line.pid}`, false);
+      process.stdout.write(`${JSON.stringify(accumulator.evidence(), null, 1)}\n`);
+    }
+  }
   return app.routes.map((route, index) => {
     const found = report.routes.find((r) => r.route === route.route && r.method === route.method);
     // An inflation shows only on a worker's first call: when no worker ran it alone (threads),
@@ -75,11 +91,17 @@ function runScenario(seed, cls) {
   });
 }
 
+if (process.env.ACCURACY_ONLY) {
+  const [seed, cls] = process.env.ACCURACY_ONLY.split(":");
+  await runScenario(Number(seed), cls, true);
+  process.exit(0);
+}
+
 const started = Date.now();
 const results = [];
 let scenario = 0;
 for (const cls of Object.keys(CLASSES)) {
-  for (let i = 0; i < PER_CLASS; i++) results.push(...runScenario(SEED * 1_000_003 + scenario++, cls));
+  for (let i = 0; i < PER_CLASS; i++) results.push(...(await runScenario(SEED * 1_000_003 + scenario++, cls)));
 }
 
 const classes = Object.keys(CLASSES);

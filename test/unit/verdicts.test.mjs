@@ -85,7 +85,7 @@ test("verdicts come primary first by MiB at stake, with their figures", async (t
     assert.deepEqual(route.flags, ["leak", "balloon"]);
     const [leak, balloon] = route.verdicts;
     assert.equal(leak.atStakeMiB, 1000);
-    assert.deepEqual(leak.figures, { growthPerCallMiB: 2, r2: 1, repeats: 9, workers: 1, noiseFloorMiB: 0.5, workerSupport: 1, horizonCalls: 500 });
+    assert.deepEqual(leak.figures, { growthPerCallMiB: 2, r2: 1, stepConsistency: 1, repeats: 9, workers: 1, noiseFloorMiB: 0.5, workerSupport: 1, horizonCalls: 500 });
     assert.match(leak.reason, /≈ 1000\.0 MiB per worker over 1000 requests/);
     assert.deepEqual(balloon.figures, { peakMedianMiB: 20, peakMaxMiB: 20, retainedMedianMiB: 2, calls: 10, limitMiB: 8 });
   });

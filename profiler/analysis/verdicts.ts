@@ -14,16 +14,18 @@ import { round1, round2 } from "./stats";
 export const MIN_REPEATS_FOR_LEAK = 4;
 /**
  * R² of the pooled fit at or above which growth is regular enough for a leak. Measured: every
- * leak of 0.5–4 MiB per call (small strings or bytes, alone with ok routes) fit at 0.998–1.000,
- * and leaks read partly in whole arenas or filling holes other routes left fit at 0.92–0.97;
- * small-object churns of 87–124 MiB fit anywhere from 0.01 to 0.97 over their first 5–15 calls.
+ * leak of 0.5–4 MiB per call (small strings or bytes, alone with ok routes; 24 series) fit at
+ * 0.998–1.000; leaks next to churns, read partly in whole arenas or filling holes the churns
+ * left, at 0.75–0.97. Small-object churns of 87–124 MiB fit anywhere from 0.01 to 0.998 (a dict
+ * churn's steady transfers fit a line as well as a leak): R² sorts out irregular noise, the
+ * churn floor and the worker support below sort out the rest.
  */
 export const R2_LEAK = 0.95;
 /**
  * Or: at least this share of the repeats keep within ±50 % of their median. Measured: 1.00 for
- * every clean leak (24 series, 0.5–4 MiB, 1–4 workers); irregular churns 0.05–0.6; only a dict
- * churn's steady transfers reach 0.66–0.87, and those sit under the churn floor, where the worker
- * support decides.
+ * every leak alone (24 series, 0.5–4 MiB, 1–4 workers); irregular churns 0.05–0.6 (string
+ * churns mostly keep ≤ 0, where the share does not apply); only a dict churn's steady transfers
+ * reach 0.66–0.87, and those sit under the churn floor, where the worker support decides.
  */
 export const STEP_CONSISTENCY = 0.8;
 /** Below this the growth is irregular noise, not a leak, once the series is long enough (churns: 0.01–0.8 typical). */

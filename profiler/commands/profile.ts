@@ -59,7 +59,8 @@ function waitReady(session: Session, count: number, timeoutSec: number, fatal: P
   });
 }
 
-function maxExtraOf(options: ProfileOptions): number {
+/** The adaptive budget: --max-extra N, 0 with --no-adaptive. Throws OptionError. */
+export function maxExtraOf(options: Pick<ProfileOptions, "maxExtra" | "adaptive">): number {
   if (options.adaptive === false) return 0;
   if (options.maxExtra === undefined) return DEFAULT_MAX_EXTRA;
   const value = Number(options.maxExtra);

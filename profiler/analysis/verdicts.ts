@@ -175,7 +175,11 @@ function decideLeak(e: RouteEvidence, context: VerdictContext, open: OpenQuestio
   if (!regular && !(e.r2 >= R2_NOT_LEAK)) return steady ? ask(`held memory grows ${mib2(growth)} per call but irregularly (R² ${r2Text(e.r2)})`) : null;
   if (!steady) return ask(`held memory grew ${mib2(growth)} per call but not steadily`);
   if (!regular) {
-    open.push({ question: "leak-or-noise", moreCalls: e.repeats, why: `held memory grows ${mib2(growth)} per call but irregularly (R² ${r2Text(e.r2)} over ${plural(e.repeats, "repeat call")}): ${more(e.repeats)}` });
+    // Between a clean fit and noise: double the series, up to four times the settled length
+    // (a leak's fit tightens as its drift outgrows the noise; one that does not is no leak).
+    if (e.repeats < 4 * SETTLED_REPEATS) {
+      open.push({ question: "leak-or-noise", moreCalls: e.repeats, why: `held memory grows ${mib2(growth)} per call but irregularly (R² ${r2Text(e.r2)} over ${plural(e.repeats, "repeat call")}): ${more(e.repeats)}` });
+    }
     return null;
   }
   const churnFloor = CHURN_NOISE_SHARE * (Number.isNaN(e.repeatPeakMedianMiB) ? 0 : e.repeatPeakMedianMiB);

@@ -14,15 +14,20 @@
 //   routes went 13 → 33 MiB in ~25 requests, then stayed at 33–35 MiB for 300 requests) and the
 //   route's readings are transfers: either irregular ±1.5 MiB per 120 MiB, or (a "gainer", a dict
 //   churn measured for 60 calls) a steady +0.4–1.5 MiB every call that the other routes give back
-//   in 0.1–1 MiB steps (their readings go to −0.12 … −0.98). The gainer's cumulative retained fits
-//   a line at R² 0.998 while its worker does not grow.
+//   (their readings go to −0.12 … −0.98): here 70 % of the other calls return 30–100 % of what is
+//   owed, and a gainer takes only while less than 3 steps are owed (alone, it stayed flat). The
+//   gainer's cumulative retained fits a line at R² 0.998 while its worker does not grow.
 // - After a churn a worker has ~0.3–1.2 MiB of free pool space: a leak's next call fills it and
 //   reads ~0, and the next churn call reads that much more (ARCHITECTURE.md: "a leak's first call
 //   after a balloon can read ~0 ... a balloon that follows a leak can read +1 MiB").
 // - Small-object leaks are sometimes read in whole 1 MiB arenas (0, 1, 0, 1 for 0.5 MiB a call).
 // - Big bytes objects are mmapped: a bytes balloon gives everything back and leaves no holes.
-// - Threads: a call that overlapped another (concurrent > 1) reads the other's memory too: its
-//   peak is the higher of the two and its retained includes the other call's.
+// - What a call keeps is there at its peak too: a balloon that leaks peaks at both.
+// - Threads (30 % of the apps, 2 or 4 threads, 30–90 % of the calls overlapping): a call that
+//   overlapped another (concurrent > 1) reads the other's memory too: its peak is the higher of
+//   the two and its retained includes the other call's; the adaptive phase's calls run alone.
+// An app is the route under test and 1–3 others (70 % ok, else a bytes or a churn balloon), each
+// called 6–24 times in a shuffled order, each call in a random one of the 1–4 workers.
 // Magnitudes are drawn log-uniform from 1.5× the flag threshold in force (so the truth is not a
 // coin toss at the bar) up to 500 MiB (balloons), 300 MiB (inflations), 8 MiB per call (leaks).
 // A leak on a small-object churn is drawn at least 1.5 % of the churn per call: below that it is

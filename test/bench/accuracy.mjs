@@ -2,7 +2,9 @@
 // truth per route (test/bench/accuracy-generator.mjs says how they are made and from which
 // measurements), run through the real Analyzer line by line, with the adaptive phase of
 // `balloon profile` (extra solo calls of undecided routes, bounded by the same default budget).
-// Prints a confusion matrix (true class × verdict set) and the share right.
+// Prints a confusion matrix (true class × verdict set) and the share right: a route is right
+// when its verdict set is exactly its truth, except that an inflation whose first call ran alone
+// in no worker (threads) is right as "undecided" for the step, the only honest answer there.
 //
 // Environment: ACCURACY_PER_CLASS (2000 scenarios per target class), ACCURACY_SEED (1),
 // ACCURACY_SHOW (print this many wrong series with their behaviour and the engine's reasons),

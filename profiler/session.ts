@@ -65,7 +65,6 @@ export function planSession(options: AppOptions): SessionPlan {
 export interface SessionHooks {
   log?(source: string, message: LogMessage): void;
   bootFailed?(fatal: FatalMessage): void;
-  line?(line: RecordLine): void;
 }
 
 export class Session {
@@ -81,7 +80,6 @@ export class Session {
     const record = (this.record = (line: RecordLine): void => {
       this.analyzer.add(line);
       this.writer?.write(line);
-      hooks.line?.(line);
     });
     record({ type: "start", version: RECORD_VERSION, t: Date.now(), run: plan.run, settings: plan.settings });
     this.supervisor = new Supervisor({

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { DEFAULT_MAX_EXTRA } from "./analysis/adaptive";
 import { profileCommand } from "./commands/profile";
 import { recommendCommand } from "./commands/recommend";
 import { reportCommand } from "./commands/report";
@@ -65,6 +66,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--requests <file>", "one request per line: METHOD PATH [xN]; # comments")
     .option("--report <file>", "write the JSON report here")
     .option("--concurrency <n>", "requests in flight at once (default: workers × threads)")
+    .option("--max-extra <n>", `extra calls in all for routes left undecided, sent after the requests file (default ${DEFAULT_MAX_EXTRA})`)
+    .option("--no-adaptive", "do not send undecided routes again")
     .addOption(new Option("--port <port>").default("0").hideHelp())
     .action((options) => (action = profileCommand(options, shimDir())));
   const report = program.command("report").description("print the per-route table of a recording")

@@ -1,8 +1,9 @@
-// A supervisor run with its recording: the start line, lines kept in memory for analysis,
-// the optional file, and log lines on stderr. Shared by `balloon run` and `balloon profile`.
+// A supervisor run with its recording: the start line, the incremental analysis of every line
+// (bounded memory, so a run of any length keeps its totals), the optional file, and log lines
+// on stderr. Shared by `balloon run` and `balloon profile`.
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { analyze } from "./analysis/analyze";
+import { Analyzer } from "./analysis/analyzer";
 import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./record/model";
 import { RECORD_VERSION } from "./record/model";
 import { OptionError, checkStack, toFramework, toSettings, toThresholds, type RawPoolOptions } from "./options";
@@ -75,39 +76,27 @@ export function refuseToReplace(option: string, path: string, kind: OutputKind, 
 }
 
 export interface SessionHooks {
-  /** Lines kept in memory (KEEP_LINES). */
-  keepLines?: number;
   log?(source: string, message: LogMessage): void;
   bootFailed?(fatal: FatalMessage): void;
   /** The settings cannot work with the measured figures (budget below workers × baseline). */
   refused?(message: string): void;
   bootStalled?(message: string): void;
-  line?(line: RecordLine): void;
 }
 
-/**
- * Lines kept in memory for the live table and the report: past this the oldest request and
- * sample lines go (the recording file keeps all). `profile` keeps a whole run of a large
- * requests file; `run` keeps recent traffic, since a long-lived heap of lines costs every
- * request garbage-collection time.
- */
-export const KEEP_LINES = { profile: 200_000, run: 20_000 } as const;
-
 export class Session {
-  lines: RecordLine[] = [];
+  /** Every line of the run, analysed as it comes. */
+  readonly analyzer: Analyzer;
   readonly supervisor: Supervisor;
   private readonly writer: RecordWriter | null;
-  private readonly keepLines: number;
+  private readonly record: (line: RecordLine) => void;
 
   constructor(readonly plan: SessionPlan, shimDir: string, hooks: SessionHooks = {}) {
     this.writer = plan.recordPath ? new RecordWriter(plan.recordPath) : null;
-    this.keepLines = hooks.keepLines ?? KEEP_LINES.profile;
-    const record = (line: RecordLine): void => {
-      this.lines.push(line);
-      if (this.lines.length > this.keepLines) this.forgetOldest();
+    this.analyzer = new Analyzer(plan.thresholds);
+    const record = (this.record = (line: RecordLine): void => {
+      this.analyzer.add(line);
       this.writer?.write(line);
-      hooks.line?.(line);
-    };
+    });
     record({ type: "start", version: RECORD_VERSION, t: Date.now(), run: plan.run, settings: plan.settings });
     this.supervisor = new Supervisor({
       settings: plan.settings,
@@ -122,19 +111,13 @@ export class Session {
     });
   }
 
-  private forgetOldest(): void {
-    let drop = Math.ceil(this.keepLines / 10);
-    this.lines = this.lines.filter((line) => {
-      if (drop > 0 && (line.type === "request" || line.type === "sample")) {
-        drop -= 1;
-        return false;
-      }
-      return true;
-    });
+  /** Marks the calls that follow as the adaptive phase's (recording and analysis). */
+  beginAdaptivePhase(routes: string[], budget: number): void {
+    this.record({ type: "phase", t: Date.now(), phase: "adaptive", routes, budget });
   }
 
   report(): Report {
-    return analyze(this.lines, this.plan.thresholds);
+    return this.analyzer.report();
   }
 
   async stop(reason: string): Promise<void> {

@@ -1,47 +1,142 @@
-// Small robust statistics for the analysis: medians and slopes resist the single odd
-// reading that CPython's allocator produces now and then.
+// Small statistics for the analysis, all of them usable on a stream: a median by selection,
+// a bounded uniform sample, and a line fit kept as running sums.
 
-/** Median; NaN for an empty list. */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+/** Median; NaN for an empty list. O(n): a copy and a selection, not a sort. */
+export function median(values: ArrayLike<number>): number {
+  const count = values.length;
+  if (count === 0) return Number.NaN;
+  const copy = Float64Array.from(values as ArrayLike<number>);
+  const upper = select(copy, count >> 1);
+  if (count % 2 === 1) return upper;
+  // The lower middle is the largest value left of the upper one after the selection.
+  let lower = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count >> 1; i++) if (copy[i] > lower) lower = copy[i];
+  return (lower + upper) / 2;
 }
 
-/** Most points used by theilSenSlope; more would cost O(n²) pairs for little gain. */
-const MAX_SLOPE_POINTS = 301;
+/** Hoare's selection: puts the k-th smallest at index k (smaller left, larger right) and returns it. */
+function select(values: Float64Array, k: number): number {
+  let left = 0;
+  let right = values.length - 1;
+  while (left < right) {
+    const pivot = values[(left + right) >> 1];
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i] < pivot) i++;
+      while (values[j] > pivot) j--;
+      if (i <= j) {
+        const swap = values[i];
+        values[i] = values[j];
+        values[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return values[k];
+}
 
 /**
- * Theil–Sen slope of ys against their index: the median of all pairwise slopes.
- * One outlier moves it little, unlike a least-squares fit. NaN with fewer than 2 points.
- * Long series are thinned evenly first (fine for cumulative series, whose slope survives thinning).
+ * A uniform sample of at most `capacity` values of a stream (Vitter's algorithm R), so medians
+ * stay exact until the stream is longer than the capacity and approximate after. The sampling
+ * is seeded: the same stream gives the same sample, so a report is reproducible.
  */
-export function theilSenSlope(ys: readonly number[]): number {
-  if (ys.length < 2) return Number.NaN;
-  const indices = thinIndices(ys.length, MAX_SLOPE_POINTS);
-  const slopes: number[] = [];
-  for (let a = 0; a < indices.length; a++) {
-    for (let b = a + 1; b < indices.length; b++) {
-      const i = indices[a];
-      const j = indices[b];
-      slopes.push((ys[j] - ys[i]) / (j - i));
-    }
+export class Reservoir {
+  private readonly values: number[] = [];
+  private seen = 0;
+  private random: number;
+
+  constructor(
+    readonly capacity: number,
+    seed = 1,
+  ) {
+    this.random = seed >>> 0 || 1;
   }
-  return median(slopes);
+
+  add(value: number): void {
+    this.seen += 1;
+    if (this.values.length < this.capacity) {
+      this.values.push(value);
+      return;
+    }
+    const slot = Math.floor(this.nextRandom() * this.seen);
+    if (slot < this.capacity) this.values[slot] = value;
+  }
+
+  /** Values added so far (the sample holds min(seen, capacity) of them). */
+  get count(): number {
+    return this.seen;
+  }
+
+  get exact(): boolean {
+    return this.seen <= this.capacity;
+  }
+
+  sample(): readonly number[] {
+    return this.values;
+  }
+
+  /** xorshift32 in [0, 1). */
+  private nextRandom(): number {
+    let x = this.random;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    this.random = x;
+    return x / 4294967296;
+  }
 }
 
-function thinIndices(length: number, maxPoints: number): number[] {
-  if (length <= maxPoints) return Array.from({ length }, (_, i) => i);
-  const step = (length - 1) / (maxPoints - 1);
-  return Array.from({ length: maxPoints }, (_, k) => Math.round(k * step));
+/** Centred sums of a least-squares line fit; sums of several series pool them with one intercept each. */
+export interface FitSums {
+  points: number;
+  sxx: number;
+  sxy: number;
+  syy: number;
 }
 
-/** Running sums: [0, v0, v0+v1, ...]. */
-export function cumulative(values: readonly number[]): number[] {
-  const sums = [0];
-  for (const value of values) sums.push(sums[sums.length - 1] + value);
-  return sums;
+export const emptyFit = (): FitSums => ({ points: 0, sxx: 0, sxy: 0, syy: 0 });
+
+/** One series' fit, updated a point at a time (Welford: no cancellation on long series of big numbers). */
+export class LineFit {
+  private meanX = 0;
+  private meanY = 0;
+  readonly sums: FitSums = emptyFit();
+
+  add(x: number, y: number): void {
+    const sums = this.sums;
+    sums.points += 1;
+    const dx = x - this.meanX;
+    this.meanX += dx / sums.points;
+    const dy = y - this.meanY;
+    this.meanY += dy / sums.points;
+    sums.sxx += dx * (x - this.meanX);
+    sums.syy += dy * (y - this.meanY);
+    sums.sxy += dx * (y - this.meanY);
+  }
+}
+
+export function addFit(total: FitSums, part: FitSums): void {
+  total.points += part.points;
+  total.sxx += part.sxx;
+  total.sxy += part.sxy;
+  total.syy += part.syy;
+}
+
+/** Slope of the pooled fit; NaN without spread in x. */
+export function fitSlope(sums: FitSums): number {
+  return sums.sxx > 0 ? sums.sxy / sums.sxx : Number.NaN;
+}
+
+/** R² of the pooled fit (share of the spread in y the line explains); NaN when y does not move. */
+export function fitR2(sums: FitSums): number {
+  return sums.sxx > 0 && sums.syy > 0 ? (sums.sxy * sums.sxy) / (sums.sxx * sums.syy) : Number.NaN;
 }
 
 /** Rounds to 0.1 (the report's precision for MiB), never giving -0. */
@@ -49,20 +144,18 @@ export function round1(value: number): number {
   return Math.round(value * 10) / 10 + 0;
 }
 
+/** Rounds to 0.01: sub-MiB thresholds and growth rates would print 0.25 as 0.3. */
+export function round2(value: number): number {
+  return Math.round(value * 100) / 100 + 0;
+}
+
 export function kibToMiB(kib: number): number {
   return kib / 1024;
 }
 
 /** Largest value (-Infinity when empty); a loop, since Math.max(...big) overflows the stack. */
-export function maxOf(values: readonly number[]): number {
+export function maxOf(values: ArrayLike<number>): number {
   let largest = Number.NEGATIVE_INFINITY;
-  for (const value of values) if (value > largest) largest = value;
+  for (let i = 0; i < values.length; i++) if (values[i] > largest) largest = values[i];
   return largest;
-}
-
-/** Smallest value (Infinity when empty). */
-export function minOf(values: readonly number[]): number {
-  let smallest = Number.POSITIVE_INFINITY;
-  for (const value of values) if (value < smallest) smallest = value;
-  return smallest;
 }

@@ -1,5 +1,6 @@
-// Per-worker summary: request count, RSS at start / max / end, how the worker ended,
-// and the baseline RSS the flag thresholds are scaled by.
+// Per-worker summary, kept line by line: request count, RSS at start / max / end, how the
+// worker ended, and the baseline RSS the flag thresholds are scaled by. One small tally per
+// worker process, whatever the number of requests.
 import type { RecordLine, WorkerLine, WorkerReport } from "../record/model";
 import type { ExitReason } from "../supervisor/shim-protocol";
 import { kibToMiB, round1 } from "./stats";
@@ -18,19 +19,22 @@ interface WorkerTally {
   exit: { reason: ExitReason; detail: string } | null;
 }
 
-export interface WorkerSummary {
-  workers: WorkerReport[];
-  /** Baseline RSS (MiB) of each worker that reported one: at "ready", else before its first request. */
-  baselinesMiB: number[];
-}
-
 /** A process is (worker id, pid): key by both so a reused id never merges two processes. */
-function workerKey(id: number, pid: number): string {
+export function workerKey(id: number, pid: number): string {
   return `${id}/${pid}`;
 }
 
-function newTally(id: number, pid: number): WorkerTally {
-  return { id, pid, requests: 0, readyKiB: null, firstRequestKiB: null, earliest: null, latest: null, maxKiB: 0, exit: null };
+const ENDING_EVENTS: ReadonlySet<WorkerLine["event"]> = new Set(["recycle", "crash", "exit", "boot-failed"]);
+
+/** Whether the line says this worker process is gone (its series can be folded away). */
+export function endsWorker(line: WorkerLine): boolean {
+  return ENDING_EVENTS.has(line.event) && line.pid !== 0;
+}
+
+function exitOf(line: WorkerLine): { reason: ExitReason; detail: string } {
+  const fallback: ExitReason = line.event === "recycle" ? "max-requests" : line.event === "exit" ? "shutdown" : "crash";
+  const detail = line.detail ?? (line.event === "boot-failed" ? "failed to boot" : line.event);
+  return { reason: line.reason ?? fallback, detail };
 }
 
 function noteFigure(tally: WorkerTally, t: number, kib: number | undefined): void {
@@ -40,38 +44,23 @@ function noteFigure(tally: WorkerTally, t: number, kib: number | undefined): voi
   if (!tally.latest || t >= tally.latest.t) tally.latest = { t, kib };
 }
 
-const ENDING_EVENTS: ReadonlySet<WorkerLine["event"]> = new Set(["recycle", "crash", "exit", "boot-failed"]);
+export class WorkerTracker {
+  private readonly tallies = new Map<string, WorkerTally>();
 
-function exitOf(line: WorkerLine): { reason: ExitReason; detail: string } {
-  const fallback: ExitReason = line.event === "recycle" ? "max-requests" : line.event === "exit" ? "shutdown" : "crash";
-  const detail = line.detail ?? (line.event === "boot-failed" ? "failed to boot" : line.event);
-  return { reason: line.reason ?? fallback, detail };
-}
-
-export function summarizeWorkers(lines: readonly RecordLine[]): WorkerSummary {
-  const tallies = new Map<string, WorkerTally>();
-  const tallyOf = (id: number, pid: number): WorkerTally => {
-    const key = workerKey(id, pid);
-    let tally = tallies.get(key);
-    if (!tally) {
-      tally = newTally(id, pid);
-      tallies.set(key, tally);
-    }
-    return tally;
-  };
-
-  for (const line of lines) {
+  add(line: RecordLine): void {
+    // Worker 0 is nobody's process: the master ("master-ready") or the supervisor answering itself (503, 413).
+    if ((line.type === "worker" || line.type === "request") && line.worker === 0) return;
     if (line.type === "worker") {
       // pid 0: the process does not exist yet ("spawn"); nothing to attach figures to.
-      if (line.pid === 0) continue;
-      const tally = tallyOf(line.worker, line.pid);
+      if (line.pid === 0) return;
+      const tally = this.tallyOf(line.worker, line.pid);
       noteFigure(tally, line.t, line.rssKiB);
       if (line.event === "ready" && typeof line.rssKiB === "number") tally.readyKiB = line.rssKiB;
       if (ENDING_EVENTS.has(line.event) && !tally.exit) tally.exit = exitOf(line);
     } else if (line.type === "sample") {
-      noteFigure(tallyOf(line.worker, line.pid), line.t, line.rssKiB);
+      noteFigure(this.tallyOf(line.worker, line.pid), line.t, line.rssKiB);
     } else if (line.type === "request") {
-      const tally = tallyOf(line.worker, line.pid);
+      const tally = this.tallyOf(line.worker, line.pid);
       tally.requests += 1;
       noteFigure(tally, line.t, line.rssBeforeKiB);
       noteFigure(tally, line.t, line.peakKiB);
@@ -82,24 +71,38 @@ export function summarizeWorkers(lines: readonly RecordLine[]): WorkerSummary {
     }
   }
 
-  const workers: WorkerReport[] = [];
-  const baselinesMiB: number[] = [];
-  for (const tally of tallies.values()) {
-    const startKiB = tally.readyKiB ?? tally.earliest?.kib ?? 0;
-    workers.push({
+  /** Baseline RSS (MiB) of each worker that reported one: at "ready", else before its first request. */
+  baselinesMiB(): number[] {
+    const baselines: number[] = [];
+    for (const tally of this.tallies.values()) {
+      const baselineKiB = tally.readyKiB ?? tally.firstRequestKiB?.kib;
+      if (baselineKiB !== undefined) baselines.push(kibToMiB(baselineKiB));
+    }
+    return baselines;
+  }
+
+  report(): WorkerReport[] {
+    const workers = [...this.tallies.values()].map((tally) => ({
       id: tally.id,
       pid: tally.pid,
       requests: tally.requests,
       rssMiB: {
-        start: round1(kibToMiB(startKiB)),
+        start: round1(kibToMiB(tally.readyKiB ?? tally.earliest?.kib ?? 0)),
         max: round1(kibToMiB(tally.maxKiB)),
         end: round1(kibToMiB(tally.latest?.kib ?? 0)),
       },
       exit: tally.exit,
-    });
-    const baselineKiB = tally.readyKiB ?? tally.firstRequestKiB?.kib;
-    if (baselineKiB !== undefined) baselinesMiB.push(kibToMiB(baselineKiB));
+    }));
+    return workers.sort((a, b) => a.id - b.id || a.pid - b.pid);
   }
-  workers.sort((a, b) => a.id - b.id || a.pid - b.pid);
-  return { workers, baselinesMiB };
+
+  private tallyOf(id: number, pid: number): WorkerTally {
+    const key = workerKey(id, pid);
+    let tally = this.tallies.get(key);
+    if (!tally) {
+      tally = { id, pid, requests: 0, readyKiB: null, firstRequestKiB: null, earliest: null, latest: null, maxKiB: 0, exit: null };
+      this.tallies.set(key, tally);
+    }
+    return tally;
+  }
 }

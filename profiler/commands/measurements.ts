@@ -1,34 +1,11 @@
 // What `report`, `recommend` and `check` read: a recording (streamed line by line into the
 // analysis and, for the replay, the workload) or a JSON report. Told apart by content.
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { analyze } from "../analysis/analyze";
-import type { RecordLine, Report, Thresholds } from "../record/model";
-import { readRecordingInto, type RecordSink } from "../record/reader";
+import { Analyzer } from "../analysis/analyzer";
+import type { Report, Thresholds } from "../record/model";
+import { readRecordingInto } from "../record/reader";
 import { WorkloadBuilder, type Workload } from "../recommend/workload";
 import { parseReport } from "../report/json";
-
-/**
- * Stand-in for the incremental analysis (one line at a time, bounded memory) until it lands:
- * it collects the lines for today's analyze(), so memory still grows with the recording here.
- */
-export class CollectingAnalysis implements RecordSink {
-  private readonly lines: RecordLine[] = [];
-  private readonly warnings: string[] = [];
-
-  constructor(private readonly thresholds: Partial<Thresholds>) {}
-
-  add(line: RecordLine): void {
-    this.lines.push(line);
-  }
-
-  warn(text: string): void {
-    this.warnings.push(text);
-  }
-
-  report(): Report {
-    return analyze(this.lines, this.thresholds, this.warnings);
-  }
-}
 
 export interface Measurements {
   report: Report;
@@ -65,7 +42,7 @@ function looksLikeReport(path: string): boolean {
 
 export async function readMeasurements(path: string, thresholds: Partial<Thresholds> = {}): Promise<Measurements> {
   if (looksLikeReport(path)) return { report: parseReport(readFileSync(path, "utf8")), workload: null, kind: "report" };
-  const analysis = new CollectingAnalysis(thresholds);
+  const analysis = new Analyzer(thresholds);
   const workload = new WorkloadBuilder();
   await readRecordingInto(path, {
     add: (line) => {

@@ -1,6 +1,7 @@
 // `balloon profile`: start the app, send the requests file, stop, print the table, write the report.
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { DEFAULT_MAX_EXTRA, MAX_ADAPTIVE_ROUNDS, planExtraCalls } from "../analysis/adaptive";
 import { OptionError } from "../options";
 import type { FatalMessage } from "../supervisor/shim-protocol";
 import { toReportJson } from "../report/json";
@@ -15,6 +16,9 @@ export interface ProfileOptions extends AppOptions {
   requests?: string;
   report?: string;
   concurrency?: string;
+  maxExtra?: string;
+  /** false with --no-adaptive */
+  adaptive?: boolean;
 }
 
 export class RunFailure extends Error {}
@@ -65,9 +69,39 @@ function checkOutputFiles(options: ProfileOptions): string | null {
   return reportPath;
 }
 
+/** The adaptive budget: --max-extra N, 0 with --no-adaptive. Throws OptionError. */
+export function maxExtraOf(options: Pick<ProfileOptions, "maxExtra" | "adaptive">): number {
+  if (options.adaptive === false) return 0;
+  if (options.maxExtra === undefined) return DEFAULT_MAX_EXTRA;
+  const value = Number(options.maxExtra);
+  if (options.maxExtra.trim() === "" || !Number.isInteger(value) || value < 0) throw new OptionError(`--max-extra needs a whole number ≥ 0, got "${options.maxExtra}"`);
+  return value;
+}
+
+type Progress = (done: number, total: number) => void;
+
+/**
+ * Sends undecided routes again, one call per worker at a time (so every call runs alone, even
+ * with --threads), and re-analyses, until nothing is undecided, the budget is spent, or
+ * MAX_ADAPTIVE_ROUNDS rounds have run.
+ */
+async function adaptivePhase(session: Session, port: number, budget: number, workers: number, progress: Progress): Promise<void> {
+  let left = budget;
+  for (let round = 0; round < MAX_ADAPTIVE_ROUNDS && left > 0; round++) {
+    const plan = planExtraCalls(session.report(), left);
+    if (plan.calls.length === 0) return;
+    for (const route of plan.routes) process.stderr.write(`[balloon] adaptive: ${escapeControl(`${route.method} ${route.route}: ${route.reason}`)}\n`);
+    process.stderr.write(`[balloon] adaptive: sending ${plan.calls.length} extra calls (${left} of --max-extra ${budget} left)\n`);
+    session.beginAdaptivePhase(plan.routes.map((route) => `${route.method} ${route.route}`), budget);
+    const result = await sendRequests(port, plan.calls, workers, (done) => progress(done, plan.calls.length));
+    left -= result.sent;
+  }
+}
+
 export async function profileCommand(options: ProfileOptions, shimDir: string): Promise<void> {
   const requests = loadRequests(options.requests);
   const reportPath = checkOutputFiles(options);
+  const maxExtra = maxExtraOf(options);
   const plan = planSession({ ...options, port: options.port ?? "0" });
   const { settings } = plan;
   const initial = settings.workers ?? Math.max(1, settings.minSpare ?? 1);
@@ -81,12 +115,13 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
     const port = await session.supervisor.start();
     await waitReady(session, initial, failure);
     const tty = process.stderr.isTTY;
-    const result = await sendRequests(port, requests, concurrency, (done) => {
-      if (tty && (done % 10 === 0 || done === requests.length)) process.stderr.write(`\r[balloon] ${done}/${requests.length} requests`);
-    });
-    if (tty) process.stderr.write("\n");
+    const progress: Progress = (done, total) => {
+      if (tty && (done % 10 === 0 || done === total)) process.stderr.write(`\r[balloon] ${done}/${total} requests${done === total ? "\n" : ""}`);
+    };
+    const result = await sendRequests(port, requests, concurrency, (done) => progress(done, requests.length));
     const codes = [...result.statuses.entries()].sort(([a], [b]) => a - b).map(([code, count]) => `${code === 0 ? "no response" : code} ×${count}`);
     process.stderr.write(`[balloon] sent ${result.sent} requests: ${codes.join(", ")}\n`);
+    if (maxExtra > 0) await adaptivePhase(session, port, maxExtra, session.supervisor.readyWorkers, progress);
   } finally {
     await session.stop("profile finished");
   }

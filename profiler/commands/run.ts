@@ -1,24 +1,19 @@
 // `balloon run`: serve the app until Ctrl-C, with a live per-route table on a terminal.
 import { escapeControl } from "../report/escape";
 import { formatRouteTable, formatSummary } from "../report/text";
-import { KEEP_LINES, Session, planSession, type AppOptions } from "../session";
+import { Session, planSession, type AppOptions } from "../session";
 import { RunFailure } from "./profile";
 
 const LIVE_TABLE_EVERY_MS = 2000;
 
 export async function runCommand(options: AppOptions, shimDir: string): Promise<void> {
   const plan = planSession(options);
-  let requestsSeen = 0;
   let refusal: string | null = null;
   let stopFor: (why: string) => void = () => undefined;
   const session = new Session(plan, shimDir, {
-    keepLines: KEEP_LINES.run,
     refused: (message) => {
       refusal = message;
       stopFor("settings refused");
-    },
-    line: (line) => {
-      if (line.type === "request") requestsSeen += 1;
     },
   });
   const port = await session.supervisor.start();
@@ -29,10 +24,11 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
   const live = process.stdout.isTTY;
   let shown = 0;
   const timer = setInterval(() => {
-    if (!live || requestsSeen === shown) return;
-    shown = requestsSeen;
+    const requests = session.analyzer.requests;
+    if (!live || requests === shown) return;
+    shown = requests;
     const table = formatRouteTable(session.report(), { color: true, width: process.stdout.columns });
-    process.stdout.write(`\u001b[2J\u001b[H listening on http://127.0.0.1:${port} — ${requestsSeen} requests\n${table}\n`);
+    process.stdout.write(`\u001b[2J\u001b[H listening on http://127.0.0.1:${port} — ${requests} requests\n${table}\n`);
   }, LIVE_TABLE_EVERY_MS);
 
   await new Promise<void>((resolve) => {

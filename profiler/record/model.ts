@@ -3,7 +3,8 @@
 import type { AppInfo, ExitReason, HandlerInfo, RequestStats } from "../supervisor/shim-protocol";
 
 export const RECORD_VERSION = 1;
-export const REPORT_VERSION = 1;
+/** 2: verdicts, shared and extra calls per route; approximations and the adaptive phase per report. */
+export const REPORT_VERSION = 2;
 
 /** The settings a run used, as given on the command line (after defaults). */
 export interface Settings {
@@ -136,11 +137,87 @@ export interface StopLine {
   reason: string;
 }
 
-export type RecordLine = StartLine | AppLine | RequestLine | WorkerLine | SampleLine | StopLine;
+/**
+ * A phase of the run begins: every request line after it belongs to that phase. `balloon profile`
+ * writes one before the extra calls of its adaptive phase (recordings without it: all calls are
+ * the planned ones).
+ */
+export interface PhaseLine {
+  type: "phase";
+  t: number;
+  phase: "adaptive";
+  /** "GET /export", the routes sent again. */
+  routes: string[];
+  /** Extra calls the phase may send in all (--max-extra). */
+  budget: number;
+}
+
+export type RecordLine = StartLine | AppLine | RequestLine | WorkerLine | SampleLine | StopLine | PhaseLine;
 
 // ---- Report (balloon profile --report, balloon report --json) ----
 
 export type RouteFlag = "balloon" | "inflates" | "leak";
+
+/** The figures a balloon verdict stands on (MiB, solo calls only). */
+export interface BalloonFigures {
+  /** Median and max over the solo calls of peak above the RSS before the call. */
+  peakMedianMiB: number;
+  peakMaxMiB: number;
+  /** Median retained over the same calls: a balloon gives most of its peak back. */
+  retainedMedianMiB: number;
+  calls: number;
+  limitMiB: number;
+}
+
+export interface InflateFigures {
+  /** Median over workers of the first call's retained memory, less the leak's own share of it. */
+  stepMiB: number;
+  workers: number;
+  /** What a small-object churn of this route's size keeps on its first calls anyway (fragmentation). */
+  allowanceMiB: number;
+  repeats: number;
+  repeatRetainedMedianMiB: number;
+}
+
+export interface LeakFigures {
+  /** Slope of the cumulative retained memory of the repeat calls, fitted per worker and pooled. */
+  growthPerCallMiB: number;
+  /** Quality of that fit (1: every repeat kept the same). */
+  r2: number;
+  /** Share of the repeats that kept within ±50 % of their median (0 when the median is not above 0). */
+  stepConsistency: number;
+  repeats: number;
+  workers: number;
+  /** The bar the growth must clear: the leak threshold, or the route's own churn noise when higher. */
+  noiseFloorMiB: number;
+  /** Share of the route's claimed growth that its workers' RSS really gained over the later repeats (transfers between routes do not). */
+  workerSupport: number;
+  /** Calls of this route a worker takes in the horizon the MiB at stake are counted over. */
+  horizonCalls: number;
+}
+
+export type UndecidedQuestion =
+  /** Too few solo calls to read anything (threads shared the others). */
+  | "too-few-calls"
+  /** Growth between noise and threshold, or a fit not clean enough yet. */
+  | "leak-or-noise"
+  /** A first-call step with too few repeats to see whether it keeps growing. */
+  | "inflation-or-leak"
+  /** Every worker's first call overlapped another call and kept memory: whose, more calls cannot tell. */
+  | "shared-first-call";
+
+export interface UndecidedFigures {
+  questions: UndecidedQuestion[];
+  /** Solo calls of the route that would settle it (sent by the adaptive phase of profile); 0 when calls cannot. */
+  moreCalls: number;
+}
+
+/** One behaviour the evidence supports, or an open question; the reason is one sentence in numbers. */
+export type RouteVerdict =
+  | { flag: "balloon"; reason: string; atStakeMiB: number; figures: BalloonFigures }
+  | { flag: "inflates"; reason: string; atStakeMiB: number; figures: InflateFigures }
+  | { flag: "leak"; reason: string; atStakeMiB: number; figures: LeakFigures }
+  | { flag: "undecided"; reason: string; atStakeMiB: number; figures: UndecidedFigures };
 
 export interface RouteReport {
   route: string;
@@ -154,9 +231,18 @@ export interface RouteReport {
   /** RSS after minus RSS before: on a worker's first call of the route, and per repeat call (median). */
   retainedMiB: { first: number; perRequest: number };
   durationMs: { median: number; max: number };
+  /** Every behaviour the evidence supports, primary (most MiB at stake) first. */
   flags: RouteFlag[];
   /** One sentence per flag saying why, in numbers. */
   reasons: string[];
+  /** The flags' verdicts in the same order, then the undecided one (if any), with their figures. */
+  verdicts: RouteVerdict[];
+  /** Calls that overlapped another call in their worker (threads): their figures are shared, left out of the verdicts. */
+  shared: number;
+  /** Calls sent by the adaptive phase of `balloon profile`. */
+  extra: number;
+  /** Raw paths seen for the route (a few), for sending it again. */
+  samplePaths: string[];
 }
 
 export interface WorkerReport {
@@ -179,6 +265,18 @@ export interface Report {
   totals: { requests: number; errors: number; durationSec: number };
   /** Problems reading the recording (corrupt lines), with line numbers. */
   warnings: string[];
+  /** What the figures hold only in part (sampled medians, merged routes); empty when everything is exact. */
+  approximations: string[];
+  /** The adaptive phase of `balloon profile`, when it ran. */
+  adaptive: AdaptiveSummary | null;
+}
+
+export interface AdaptiveSummary {
+  /** Calls sent after the planned ones, over all routes. */
+  extraCalls: number;
+  /** The most it was allowed (--max-extra). */
+  budget: number;
+  routes: Array<{ method: string; route: string; calls: number }>;
 }
 
 /** Flag thresholds. Each is max(absolute MiB, fraction × the worker's baseline RSS). */

@@ -36,6 +36,7 @@ const REQUIRED_FIELDS: Record<RecordLine["type"], Record<string, FieldKind>> = {
   worker: { t: "number", event: "string", worker: "number", pid: "number" },
   sample: { t: "number", worker: "number", pid: "number", rssKiB: "number" },
   stop: { t: "number" },
+  phase: { t: "number", phase: "string", routes: "object", budget: "number" },
 };
 
 function isLineType(value: unknown): value is RecordLine["type"] {

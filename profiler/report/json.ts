@@ -19,7 +19,7 @@ export function toReportJson(report: Report): string {
 
 const REQUIRED: Array<[keyof Report, "object" | "array" | "number"]> = [
   ["app", "object"], ["settings", "object"], ["thresholds", "object"], ["limits", "object"],
-  ["routes", "array"], ["workers", "array"], ["totals", "object"], ["warnings", "array"],
+  ["routes", "array"], ["workers", "array"], ["totals", "object"], ["warnings", "array"], ["approximations", "array"],
 ];
 
 /** Reads a report written by toReportJson; throws on bad JSON, another version, or a missing part. */

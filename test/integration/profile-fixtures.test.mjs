@@ -54,6 +54,8 @@ for (const app of FIXTURE_APPS) {
       }
       const unexpected = report.routes.filter((r) => r.flags.length > 0 && !manifest.some((e) => e.route === r.route && e.flag));
       assert.deepEqual(unexpected.map((r) => `${r.route} ${r.flags}`), [], "no other route is flagged");
+      const undecided = report.routes.filter((r) => r.verdicts.some((v) => v.flag === "undecided"));
+      assert.deepEqual(undecided.map((r) => `${r.route}: ${r.verdicts.at(-1).reason}`), [], "no route left undecided");
       assert.equal(report.workers.length, 2, "the default pool has 2 workers");
       assert.equal(report.totals.errors, 0);
     });

@@ -104,7 +104,8 @@ describe("--record and --report never replace a file that is not Balloon's", () 
 
     const forced = await runCli(["profile", ...app, "--requests", requests, "--report", notes, "--force"]);
     assert.equal(forced.code, 0, forced.stderr);
-    assert.equal(JSON.parse(readFileSync(notes, "utf8")).version, 1);
+    const written = JSON.parse(readFileSync(notes, "utf8"));
+    assert.ok(typeof written.version === "number" && Array.isArray(written.routes), "a Balloon report now");
   });
 
   test("running the same command again replaces its own recording and report, whole", async () => {
@@ -112,7 +113,7 @@ describe("--record and --report never replace a file that is not Balloon's", () 
     const requests = requestsFile(dir);
     const record = path.join(dir, "run.jsonl");
     const report = path.join(dir, "report.json");
-    const args = ["profile", ...app, "--requests", requests, "--record", record, "--report", report];
+    const args = ["profile", ...app, "--requests", requests, "--record", record, "--report", report, "--no-adaptive"];
     assert.equal((await runCli(args)).code, 0);
     const first = readFileSync(record, "utf8");
     const again = await runCli(args);

@@ -77,3 +77,15 @@ test("toThresholds: NAME=VALUE overrides, each bad one named", () => {
   ];
   for (const [item, message] of bad) assert.throws(() => toThresholds([item]), (error) => error instanceof OptionError && message.test(error.message), item);
 });
+
+test("the adaptive budget: --max-extra N, --no-adaptive, bad values named", async () => {
+  const { maxExtraOf } = await import("../../out/test-build/commands/profile.js");
+  const { DEFAULT_MAX_EXTRA } = await import("../../out/test-build/analysis/adaptive.js");
+  assert.equal(maxExtraOf({}), DEFAULT_MAX_EXTRA);
+  assert.equal(maxExtraOf({ maxExtra: "40" }), 40);
+  assert.equal(maxExtraOf({ maxExtra: "0" }), 0);
+  assert.equal(maxExtraOf({ maxExtra: "40", adaptive: false }), 0);
+  for (const bad of ["-1", "2.5", "", "lots"]) {
+    assert.throws(() => maxExtraOf({ maxExtra: bad }), (error) => error instanceof OptionError && /--max-extra needs a whole number ≥ 0/.test(error.message), bad);
+  }
+});

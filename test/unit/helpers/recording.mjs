@@ -5,7 +5,7 @@ const KIB_PER_MIB = 1024;
 export const SETTINGS = {
   workers: 2, minSpare: null, maxSpare: null, maxWorkers: 2, threads: 1, maxRequests: 0, maxRequestsJitter: 0,
   reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 30, bootTimeoutSec: 60, stackKiB: 0, preload: false, accounting: true,
-  queueSize: 64, maxBodyMiB: 10, pssIntervalSec: 1,
+  queueSize: 64, maxBodyMiB: 10, headerTimeoutSec: 10, pssIntervalSec: 1,
 };
 
 export class Simulation {
@@ -33,22 +33,25 @@ export class Simulation {
 
   /**
    * One request. peak: MiB above RSS before (at least retained); retained: MiB RSS after minus before.
-   * accounting: false leaves the memory figures out.
+   * accounting: false leaves the memory figures out. concurrent > 1: the call overlapped others
+   * (threads); `reads` then gives the shared figures it reports ({ peak, retained }), while the
+   * worker's RSS still moves by its own `retained`.
    */
-  call(worker, route, { peak = 0.2, retained = 0, method = "GET", outcome = "ok", durationMs = 5, accounting = true, handler } = {}) {
+  call(worker, route, { peak = 0.2, retained = 0, method = "GET", outcome = "ok", durationMs = 5, accounting = true, handler, concurrent = 1, reads, path } = {}) {
     const state = this.workers.get(worker);
     state.seq += 1;
     const before = state.rssKiB;
     const after = before + Math.round(retained * KIB_PER_MIB);
     const line = {
-      type: "request", t: this.tick(), worker, pid: state.pid, seq: state.seq, method, path: route, route,
+      type: "request", t: this.tick(), worker, pid: state.pid, seq: state.seq, method, path: path ?? route, route,
       handler: handler === undefined ? { qualname: `views.${route.replace(/\W/g, "") || "index"}`, file: "views.py", line: 10 } : handler,
-      status: outcome === "ok" ? 200 : 500, outcome, durationMs, concurrent: 1,
+      status: outcome === "ok" ? 200 : 500, outcome, durationMs, concurrent,
     };
     if (accounting) {
+      const shown = reads ?? { peak, retained };
       line.rssBeforeKiB = before;
-      line.peakKiB = before + Math.round(Math.max(peak, retained) * KIB_PER_MIB);
-      line.rssAfterKiB = after;
+      line.peakKiB = before + Math.round(Math.max(shown.peak ?? peak, shown.retained ?? retained) * KIB_PER_MIB);
+      line.rssAfterKiB = before + Math.round((shown.retained ?? retained) * KIB_PER_MIB);
     }
     state.rssKiB = after;
     this.lines.push(line);
@@ -58,6 +61,12 @@ export class Simulation {
   /** Calls a route n times in a worker; figures may be a function of the call index. */
   repeat(worker, route, n, figures) {
     for (let i = 0; i < n; i++) this.call(worker, route, typeof figures === "function" ? figures(i) : figures);
+    return this;
+  }
+
+  /** The marker `balloon profile` writes before its adaptive calls. */
+  adaptive(routes, budget = 100) {
+    this.lines.push({ type: "phase", t: this.tick(), phase: "adaptive", routes, budget });
     return this;
   }
 

@@ -1,0 +1,252 @@
+// The evidence of one route, gathered call by call in bounded memory: what the verdicts are
+// decided from. Only calls that ran alone in their worker count (concurrent > 1 shares every
+// figure with the other call); they are split per worker process, since a series is what tells
+// a leak from an inflation from a balloon, and a worker's series is the only honest one.
+//
+// Exact: counts, maxima, the fit of each worker's cumulative retained memory (running sums),
+// the later-half figures while a worker has at most RECENT_REPEATS repeats of the route.
+// Approximate past SAMPLE_CAPACITY calls of a route: medians come from a uniform sample of that
+// size (exact below it). Past RECENT_REPEATS repeats in one worker the later half is the later
+// half of the most recent RECENT_REPEATS.
+import type { RequestLine } from "../record/model";
+import type { HandlerInfo } from "../supervisor/shim-protocol";
+import { LineFit, Reservoir, addFit, emptyFit, fitR2, fitSlope, kibToMiB, median, type FitSums } from "./stats";
+
+/** Medians are exact up to this many calls of a route. */
+export const SAMPLE_CAPACITY = 10_000;
+/** Repeats per worker kept for the later-half figures. */
+export const RECENT_REPEATS = 64;
+/** Raw paths kept per route, for the adaptive phase to send again. */
+const SAMPLE_PATHS = 8;
+
+/** What the verdicts are decided from (MiB, unrounded; NaN where there is nothing to measure). */
+export interface RouteEvidence {
+  requests: number;
+  errors: number;
+  /** Calls that overlapped another in their worker: left out of everything below. */
+  shared: number;
+  extra: number;
+  /** Solo calls with memory figures. */
+  soloCalls: number;
+  peakMedianMiB: number;
+  peakMaxMiB: number;
+  retainedMedianMiB: number;
+  /** Median over workers of the retained memory of the route's first call there (when it ran alone). */
+  firstRetainedMedianMiB: number;
+  firstWorkers: number;
+  /** Workers whose first call of the route overlapped another call, and the median of what those calls kept. */
+  sharedFirsts: number;
+  sharedFirstRetainedMedianMiB: number;
+  /** Solo calls after the first in their worker. */
+  repeats: number;
+  repeatWorkers: number;
+  repeatRetainedMedianMiB: number;
+  repeatRetainedMeanMiB: number;
+  /** Share of the repeats that kept within half to one and a half times the median (NaN when the median is not above 0). */
+  repeatStepConsistency: number;
+  /** The route's churn: median peak of its repeat calls. */
+  repeatPeakMedianMiB: number;
+  /** Pooled fit (one intercept per worker) of cumulative retained memory against the repeat index. */
+  growthPerCallMiB: number;
+  r2: number;
+  /** Retained per call over the later half of each worker's repeats: does it keep growing? */
+  laterGrowthPerCallMiB: number;
+  /** Share of that later-half retained memory that the workers' RSS really gained over the same calls. */
+  workerSupport: number;
+  durationMedianMs: number;
+  durationMaxMs: number;
+  /** False when a median came from a sample (more than SAMPLE_CAPACITY calls). */
+  exact: boolean;
+}
+
+interface LaterHalf {
+  growthKiB: number;
+  claimedKiB: number;
+  calls: number;
+}
+
+/** One worker process's calls of one route. */
+class WorkerSeries {
+  /** Calls of the route here, of any kind: the first one is the first, with figures or not. */
+  calls = 0;
+  repeats = 0;
+  private cumulativeKiB = 0;
+  readonly fit = new LineFit();
+  private readonly recentBefore: number[] = [];
+  private readonly recentAfter: number[] = [];
+  private oldest = 0;
+
+  addRepeat(beforeKiB: number, afterKiB: number): void {
+    if (this.repeats === 0) this.fit.add(0, 0);
+    this.repeats += 1;
+    this.cumulativeKiB += afterKiB - beforeKiB;
+    this.fit.add(this.repeats, kibToMiB(this.cumulativeKiB));
+    if (this.recentBefore.length < RECENT_REPEATS) {
+      this.recentBefore.push(beforeKiB);
+      this.recentAfter.push(afterKiB);
+    } else {
+      this.recentBefore[this.oldest] = beforeKiB;
+      this.recentAfter[this.oldest] = afterKiB;
+      this.oldest = (this.oldest + 1) % RECENT_REPEATS;
+    }
+  }
+
+  /** RSS growth of the worker and the route's own retained memory over the later half of the recent repeats. */
+  laterHalf(): LaterHalf {
+    const kept = this.recentBefore.length;
+    if (kept === 0) return { growthKiB: 0, claimedKiB: 0, calls: 0 };
+    const at = (i: number): number => (this.oldest + i) % kept;
+    const from = kept >> 1;
+    let claimedKiB = 0;
+    for (let i = from; i < kept; i++) claimedKiB += this.recentAfter[at(i)] - this.recentBefore[at(i)];
+    return { growthKiB: this.recentAfter[at(kept - 1)] - this.recentBefore[at(from)], claimedKiB, calls: kept - from };
+  }
+}
+
+function addLater(total: LaterHalf, part: LaterHalf): void {
+  total.growthKiB += part.growthKiB;
+  total.claimedKiB += part.claimedKiB;
+  total.calls += part.calls;
+}
+
+const toMiB = (values: readonly number[]): number => kibToMiB(median(values));
+
+/** Share of the steps within [0.5, 1.5] × their median: a leak keeps about the same on every call. */
+function stepConsistency(steps: readonly number[]): number {
+  const middle = median(steps);
+  if (!(middle > 0)) return Number.NaN;
+  let near = 0;
+  for (const step of steps) if (step >= 0.5 * middle && step <= 1.5 * middle) near += 1;
+  return near / steps.length;
+}
+
+export class RouteAccumulator {
+  requests = 0;
+  errors = 0;
+  shared = 0;
+  extra = 0;
+  handler: HandlerInfo | null = null;
+  readonly samplePaths: string[] = [];
+  private soloCalls = 0;
+  private readonly durations = new Reservoir(SAMPLE_CAPACITY, 11);
+  private durationMaxMs = 0;
+  private readonly firstRetained = new Reservoir(SAMPLE_CAPACITY, 13);
+  private readonly firstPeaks = new Reservoir(SAMPLE_CAPACITY, 17);
+  private readonly repeatRetained = new Reservoir(SAMPLE_CAPACITY, 19);
+  private readonly repeatPeaks = new Reservoir(SAMPLE_CAPACITY, 23);
+  private peakMaxKiB = Number.NEGATIVE_INFINITY;
+  private readonly sharedFirstRetained = new Reservoir(SAMPLE_CAPACITY, 29);
+  private repeatRetainedSumKiB = 0;
+  private readonly live = new Map<string, WorkerSeries>();
+  /** Series of workers that have ended, folded into sums. */
+  private readonly closedFit: FitSums = emptyFit();
+  private readonly closedLater: LaterHalf = { growthKiB: 0, claimedKiB: 0, calls: 0 };
+  private closedRepeatWorkers = 0;
+  /** The last evidence(), until a call or a worker's end changes it (the live table asks every 2 s). */
+  private cached: RouteEvidence | null = null;
+
+  constructor(
+    readonly method: string,
+    readonly route: string,
+  ) {}
+
+  add(call: RequestLine, workerKey: string, extra: boolean): void {
+    this.cached = null;
+    this.requests += 1;
+    if (call.outcome !== "ok") this.errors += 1;
+    if (extra) this.extra += 1;
+    // The latest handler seen: a reload may have moved the function.
+    if (call.handler !== null) this.handler = call.handler;
+    if (this.samplePaths.length < SAMPLE_PATHS && !this.samplePaths.includes(call.path)) this.samplePaths.push(call.path);
+    this.durations.add(call.durationMs);
+    this.durationMaxMs = Math.max(this.durationMaxMs, call.durationMs);
+
+    let series = this.live.get(workerKey);
+    if (!series) {
+      series = new WorkerSeries();
+      this.live.set(workerKey, series);
+    }
+    const isFirst = series.calls === 0;
+    series.calls += 1;
+    const { rssBeforeKiB: before, peakKiB, rssAfterKiB: after } = call;
+    if ((call.concurrent ?? 1) > 1) {
+      this.shared += 1;
+      if (isFirst && typeof before === "number" && typeof after === "number") this.sharedFirstRetained.add(after - before);
+      return;
+    }
+    if (typeof before !== "number" || typeof peakKiB !== "number" || typeof after !== "number") return;
+    this.soloCalls += 1;
+    // The mark is reset just before the call, so it cannot be below RSS before; clamp reading jitter.
+    const peak = Math.max(0, peakKiB - before);
+    this.peakMaxKiB = Math.max(this.peakMaxKiB, peak);
+    if (isFirst) {
+      this.firstRetained.add(after - before);
+      this.firstPeaks.add(peak);
+      return;
+    }
+    this.repeatRetained.add(after - before);
+    this.repeatPeaks.add(peak);
+    this.repeatRetainedSumKiB += after - before;
+    series.addRepeat(before, after);
+  }
+
+  /** The worker process is gone: fold its series into the sums (bounded memory over recycled workers). */
+  endWorker(workerKey: string): void {
+    const series = this.live.get(workerKey);
+    if (!series) return;
+    this.cached = null;
+    this.live.delete(workerKey);
+    if (series.repeats === 0) return;
+    addFit(this.closedFit, series.fit.sums);
+    addLater(this.closedLater, series.laterHalf());
+    this.closedRepeatWorkers += 1;
+  }
+
+  evidence(): RouteEvidence {
+    this.cached ??= this.gather();
+    return this.cached;
+  }
+
+  private gather(): RouteEvidence {
+    const fit: FitSums = { ...this.closedFit };
+    const later: LaterHalf = { ...this.closedLater };
+    let repeatWorkers = this.closedRepeatWorkers;
+    for (const series of this.live.values()) {
+      if (series.repeats === 0) continue;
+      addFit(fit, series.fit.sums);
+      addLater(later, series.laterHalf());
+      repeatWorkers += 1;
+    }
+    const firsts = this.firstRetained.sample();
+    const repeats = this.repeatRetained.sample();
+    const repeatCount = this.repeatRetained.count;
+    const allPeaks = [...this.firstPeaks.sample(), ...this.repeatPeaks.sample()];
+    return {
+      requests: this.requests,
+      errors: this.errors,
+      shared: this.shared,
+      extra: this.extra,
+      soloCalls: this.soloCalls,
+      peakMedianMiB: toMiB(allPeaks),
+      peakMaxMiB: this.soloCalls > 0 ? kibToMiB(this.peakMaxKiB) : Number.NaN,
+      retainedMedianMiB: toMiB([...firsts, ...repeats]),
+      firstRetainedMedianMiB: toMiB(firsts),
+      firstWorkers: this.firstRetained.count,
+      sharedFirsts: this.sharedFirstRetained.count,
+      sharedFirstRetainedMedianMiB: toMiB(this.sharedFirstRetained.sample()),
+      repeats: repeatCount,
+      repeatWorkers,
+      repeatRetainedMedianMiB: toMiB(repeats),
+      repeatStepConsistency: stepConsistency(repeats),
+      repeatRetainedMeanMiB: repeatCount > 0 ? kibToMiB(this.repeatRetainedSumKiB / repeatCount) : Number.NaN,
+      repeatPeakMedianMiB: toMiB(this.repeatPeaks.sample()),
+      growthPerCallMiB: fitSlope(fit),
+      r2: fitR2(fit),
+      laterGrowthPerCallMiB: later.calls > 0 ? kibToMiB(later.claimedKiB / later.calls) : Number.NaN,
+      workerSupport: later.claimedKiB > 0 ? later.growthKiB / later.claimedKiB : Number.NaN,
+      durationMedianMs: median(this.durations.sample()),
+      durationMaxMs: this.durationMaxMs,
+      exact: [this.durations, this.firstRetained, this.firstPeaks, this.repeatRetained, this.repeatPeaks, this.sharedFirstRetained].every((sample) => sample.exact),
+    };
+  }
+}

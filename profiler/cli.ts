@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_MAX_EXTRA } from "./analysis/adaptive";
 import { profileCommand } from "./commands/profile";
+import { checkCommand } from "./commands/check";
 import { recommendCommand } from "./commands/recommend";
 import { reportCommand } from "./commands/report";
 import { runCommand } from "./commands/run";
@@ -86,9 +87,18 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db-max-connections <n>", "the database's connection limit (default 100, PostgreSQL's)")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
     .action((input: string, options) => (action = recommendCommand(input, options)));
-  const commands = [run, profile, report, recommendCmd];
+  const checkCmd = program.command("check").description("exit 1 when a route or a worker is over its memory limit (a CI gate)")
+    .argument("<input>", "a recording (--record) or a JSON report (--report)")
+    .option("--max-peak <MiB>", "a route's biggest peak above the worker's RSS before the call")
+    .option("--max-retained <MiB>", "what a route keeps: its first call's step, or per repeat call")
+    .option("--max-worker <MiB>", "the biggest RSS a worker reached")
+    .option("--route <glob>", "only routes matching this glob (\"/api/*\", \"GET /export\", \"/admin/**\")")
+    .option("--config <file>", "limits from this JSON file's \"check\" object (default: balloon.json in the app's directory)")
+    .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
+    .action((input: string, options) => (action = checkCommand(input, options)));
+  const commands = [run, profile, report, recommendCmd, checkCmd];
   for (const command of commands) command.exitOverride().showHelpAfterError(usageHint(command));
-  program.showHelpAfterError("usage: balloon <run|profile|report|recommend> [options] (balloon --help for more)");
+  program.showHelpAfterError("usage: balloon <run|profile|report|recommend|check> [options] (balloon --help for more)");
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -11,6 +11,7 @@ import { Session, planSession, refuseToReplace, type AppOptions } from "../sessi
 import { sameFileProblem, writeFileAtomic } from "../record/output-file";
 import { escapeControl } from "../report/escape";
 import { sendRequests } from "./client";
+import { RunFailure } from "./failure";
 
 export interface ProfileOptions extends AppOptions {
   requests?: string;
@@ -21,7 +22,6 @@ export interface ProfileOptions extends AppOptions {
   adaptive?: boolean;
 }
 
-export class RunFailure extends Error {}
 
 function loadRequests(path: string | undefined): Array<{ method: string; path: string }> {
   if (!path) throw new OptionError("missing --requests FILE (lines of METHOD PATH [xN])");

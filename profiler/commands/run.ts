@@ -2,7 +2,7 @@
 import { escapeControl } from "../report/escape";
 import { formatRouteTable, formatSummary } from "../report/text";
 import { Session, planSession, type AppOptions } from "../session";
-import { RunFailure } from "./profile";
+import { RunFailure } from "./failure";
 
 const LIVE_TABLE_EVERY_MS = 2000;
 

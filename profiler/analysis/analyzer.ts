@@ -38,6 +38,7 @@ export class Analyzer {
   private adaptive: AdaptiveState | null = null;
   /** "METHOD raw path" → the route template a worker resolved it to (bounded). */
   private readonly templates = new Map<string, string>();
+  private concurrencySeen = 0;
 
   constructor(thresholds: Partial<Thresholds> = {}) {
     this.thresholds = effectiveThresholds(thresholds);
@@ -70,6 +71,7 @@ export class Analyzer {
         this.requestCount += 1;
         if (line.outcome !== "ok") this.errorCount += 1;
         if (this.adaptive) this.adaptive.extraCalls += 1;
+        this.concurrencySeen = Math.max(this.concurrencySeen, line.inFlight ?? line.concurrent ?? 1);
         this.routeOf(line.method, this.templateOf(line)).add(line, workerKey(line.worker, line.pid), this.adaptive !== null);
         break;
       }
@@ -138,6 +140,7 @@ export class Analyzer {
       warnings: [...this.warnings],
       approximations,
       adaptive: this.adaptiveSummary(routes),
+      pool: { concurrencySeen: this.concurrencySeen, spawnToReadyMs: this.workers.spawnToReady(), master: this.workers.masterReport() },
     };
   }
 
@@ -194,7 +197,10 @@ function routeReport(route: RouteAccumulator, evidence: RouteEvidence, verdicts:
     errors: evidence.errors,
     peakMiB: { median: orZero(evidence.peakMedianMiB), max: orZero(evidence.peakMaxMiB) },
     retainedMiB: { first: orZero(evidence.firstRetainedMedianMiB), perRequest: orZero(evidence.repeatRetainedMedianMiB) },
-    durationMs: { median: orZero(evidence.durationMedianMs), max: orZero(evidence.durationMaxMs) },
+    durationMs: {
+      median: orZero(evidence.durationMedianMs), p90: orZero(evidence.durationP90Ms), p99: orZero(evidence.durationP99Ms), max: orZero(evidence.durationMaxMs),
+    },
+    waitMs: { median: orZero(evidence.waitMedianMs), p99: orZero(evidence.waitP99Ms) },
     flags: flagsOf(verdicts),
     reasons: decided.map((verdict) => verdict.reason),
     verdicts,

@@ -10,7 +10,7 @@
 // half of the most recent RECENT_REPEATS.
 import type { RequestLine } from "../record/model";
 import type { HandlerInfo } from "../supervisor/shim-protocol";
-import { LineFit, Reservoir, addFit, emptyFit, fitR2, fitSlope, kibToMiB, median, type FitSums } from "./stats";
+import { LineFit, Reservoir, addFit, emptyFit, fitR2, fitSlope, kibToMiB, median, percentile, type FitSums } from "./stats";
 
 /** Medians are exact up to this many calls of a route. */
 export const SAMPLE_CAPACITY = 10_000;
@@ -54,7 +54,12 @@ export interface RouteEvidence {
   /** Share of that later-half retained memory that the workers' RSS really gained over the same calls. */
   workerSupport: number;
   durationMedianMs: number;
+  durationP90Ms: number;
+  durationP99Ms: number;
   durationMaxMs: number;
+  /** Time waiting for a worker: median and p99 (0 in recordings without waits). */
+  waitMedianMs: number;
+  waitP99Ms: number;
   /** False when a median came from a sample (more than SAMPLE_CAPACITY calls). */
   exact: boolean;
 }
@@ -130,6 +135,7 @@ export class RouteAccumulator {
   private soloCalls = 0;
   private readonly durations = new Reservoir(SAMPLE_CAPACITY, 11);
   private durationMaxMs = 0;
+  private readonly waits = new Reservoir(SAMPLE_CAPACITY, 31);
   private readonly firstRetained = new Reservoir(SAMPLE_CAPACITY, 13);
   private readonly firstPeaks = new Reservoir(SAMPLE_CAPACITY, 17);
   private readonly repeatRetained = new Reservoir(SAMPLE_CAPACITY, 19);
@@ -160,6 +166,7 @@ export class RouteAccumulator {
     if (this.samplePaths.length < SAMPLE_PATHS && !this.samplePaths.includes(call.path)) this.samplePaths.push(call.path);
     this.durations.add(call.durationMs);
     this.durationMaxMs = Math.max(this.durationMaxMs, call.durationMs);
+    this.waits.add(call.waitMs ?? 0);
 
     let series = this.live.get(workerKey);
     if (!series) {
@@ -245,7 +252,11 @@ export class RouteAccumulator {
       laterGrowthPerCallMiB: later.calls > 0 ? kibToMiB(later.claimedKiB / later.calls) : Number.NaN,
       workerSupport: later.claimedKiB > 0 ? later.growthKiB / later.claimedKiB : Number.NaN,
       durationMedianMs: median(this.durations.sample()),
+      durationP90Ms: percentile(this.durations.sample(), 0.9),
+      durationP99Ms: percentile(this.durations.sample(), 0.99),
       durationMaxMs: this.durationMaxMs,
+      waitMedianMs: median(this.waits.sample()),
+      waitP99Ms: percentile(this.waits.sample(), 0.99),
       exact: [this.durations, this.firstRetained, this.firstPeaks, this.repeatRetained, this.repeatPeaks, this.sharedFirstRetained].every((sample) => sample.exact),
     };
   }

@@ -14,6 +14,14 @@ export function median(values: ArrayLike<number>): number {
   return (lower + upper) / 2;
 }
 
+/** The value at `share` (0–1) of the sorted values, nearest rank; NaN when empty. */
+export function percentile(values: ArrayLike<number>, share: number): number {
+  const count = values.length;
+  if (count === 0) return Number.NaN;
+  const rank = Math.min(count - 1, Math.max(0, Math.ceil(share * count) - 1));
+  return select(Float64Array.from(values as ArrayLike<number>), rank);
+}
+
 /** Hoare's selection: puts the k-th smallest at index k (smaller left, larger right) and returns it. */
 function select(values: Float64Array, k: number): number {
   let left = 0;

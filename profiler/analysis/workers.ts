@@ -3,7 +3,11 @@
 // worker process, whatever the number of requests.
 import type { RecordLine, WorkerLine, WorkerReport } from "../record/model";
 import type { ExitReason } from "../supervisor/shim-protocol";
-import { kibToMiB, round1 } from "./stats";
+import type { MasterReport } from "../record/model";
+import { kibToMiB, median, round1 } from "./stats";
+
+/** Boots kept for the spawn-to-ready figure (a long run recycles thousands of workers). */
+const BOOT_SAMPLES = 1000;
 
 interface WorkerTally {
   id: number;
@@ -16,6 +20,10 @@ interface WorkerTally {
   earliest: { t: number; kib: number } | null;
   latest: { t: number; kib: number } | null;
   maxKiB: number;
+  /** USS and VmSize at "ready", and the largest VmSize seen (requests carry it). */
+  readyUssKiB: number | null;
+  readyVmSizeKiB: number | null;
+  maxVmSizeKiB: number;
   exit: { reason: ExitReason; detail: string } | null;
 }
 
@@ -46,8 +54,13 @@ function noteFigure(tally: WorkerTally, t: number, kib: number | undefined): voi
 
 export class WorkerTracker {
   private readonly tallies = new Map<string, WorkerTally>();
+  /** When each worker id was asked for ("spawn"), and spawn-to-ready times seen (ms). */
+  private readonly spawnedAt = new Map<number, number>();
+  private readonly bootMs: number[] = [];
+  private master: MasterReport | null = null;
 
   add(line: RecordLine): void {
+    if (line.type === "worker") this.notePool(line);
     // Worker 0 is nobody's process: the master ("master-ready") or the supervisor answering itself (503, 413).
     if ((line.type === "worker" || line.type === "request") && line.worker === 0) return;
     if (line.type === "worker") {
@@ -55,7 +68,14 @@ export class WorkerTracker {
       if (line.pid === 0) return;
       const tally = this.tallyOf(line.worker, line.pid);
       noteFigure(tally, line.t, line.rssKiB);
-      if (line.event === "ready" && typeof line.rssKiB === "number") tally.readyKiB = line.rssKiB;
+      if (line.event === "ready") {
+        if (typeof line.rssKiB === "number") tally.readyKiB = line.rssKiB;
+        if (typeof line.ussKiB === "number") tally.readyUssKiB = line.ussKiB;
+        if (typeof line.vmSizeKiB === "number") {
+          tally.readyVmSizeKiB = line.vmSizeKiB;
+          tally.maxVmSizeKiB = Math.max(tally.maxVmSizeKiB, line.vmSizeKiB);
+        }
+      }
       if (ENDING_EVENTS.has(line.event) && !tally.exit) tally.exit = exitOf(line);
     } else if (line.type === "sample") {
       noteFigure(this.tallyOf(line.worker, line.pid), line.t, line.rssKiB);
@@ -65,10 +85,35 @@ export class WorkerTracker {
       noteFigure(tally, line.t, line.rssBeforeKiB);
       noteFigure(tally, line.t, line.peakKiB);
       noteFigure(tally, line.t + line.durationMs, line.rssAfterKiB);
+      if (typeof line.vmSizeKiB === "number") tally.maxVmSizeKiB = Math.max(tally.maxVmSizeKiB, line.vmSizeKiB);
       if (typeof line.rssBeforeKiB === "number" && (!tally.firstRequestKiB || line.seq < tally.firstRequestKiB.seq)) {
         tally.firstRequestKiB = { seq: line.seq, kib: line.rssBeforeKiB };
       }
     }
+  }
+
+  private notePool(line: WorkerLine): void {
+    if (line.event === "spawn") this.spawnedAt.set(line.worker, line.t);
+    else if (line.event === "ready") {
+      const spawned = this.spawnedAt.get(line.worker);
+      this.spawnedAt.delete(line.worker);
+      // Bounded: the first BOOT_SAMPLES boots say how long a boot takes.
+      if (spawned !== undefined && this.bootMs.length < BOOT_SAMPLES) this.bootMs.push(line.t - spawned);
+    } else if (line.event === "master-ready" && typeof line.rssKiB === "number") {
+      const mib = (kib: number | undefined): number | null => (typeof kib === "number" ? round1(kibToMiB(kib)) : null);
+      this.master = { rssMiB: round1(kibToMiB(line.rssKiB)), ussMiB: mib(line.ussKiB), pssMiB: mib(line.pssKiB) };
+    }
+  }
+
+  /** Spawn to ready, ms (median and max of the boots seen), or null when none was recorded. */
+  spawnToReady(): { median: number; max: number } | null {
+    if (this.bootMs.length === 0) return null;
+    return { median: Math.round(median(this.bootMs)), max: Math.round(Math.max(...this.bootMs)) };
+  }
+
+  /** The Python master once ready: with --preload it holds the imported app that workers share. */
+  masterReport(): MasterReport | null {
+    return this.master;
   }
 
   /** Baseline RSS (MiB) of each worker that reported one: at "ready", else before its first request. */
@@ -91,6 +136,8 @@ export class WorkerTracker {
         max: round1(kibToMiB(tally.maxKiB)),
         end: round1(kibToMiB(tally.latest?.kib ?? 0)),
       },
+      ussMiB: { start: tally.readyUssKiB === null ? null : round1(kibToMiB(tally.readyUssKiB)) },
+      vmSizeMiB: { start: tally.readyVmSizeKiB === null ? null : round1(kibToMiB(tally.readyVmSizeKiB)), max: round1(kibToMiB(tally.maxVmSizeKiB)) },
       exit: tally.exit,
     }));
     return workers.sort((a, b) => a.id - b.id || a.pid - b.pid);
@@ -100,7 +147,10 @@ export class WorkerTracker {
     const key = workerKey(id, pid);
     let tally = this.tallies.get(key);
     if (!tally) {
-      tally = { id, pid, requests: 0, readyKiB: null, firstRequestKiB: null, earliest: null, latest: null, maxKiB: 0, exit: null };
+      tally = {
+        id, pid, requests: 0, readyKiB: null, firstRequestKiB: null, earliest: null, latest: null, maxKiB: 0,
+        readyUssKiB: null, readyVmSizeKiB: null, maxVmSizeKiB: 0, exit: null,
+      };
       this.tallies.set(key, tally);
     }
     return tally;

@@ -51,7 +51,7 @@ export function measuredFigures(report: Report, workload: Workload | null): Figu
     leaks,
     p99DurationMs: workload ? percentile(workload.requests.durationMs, 0.99) : maxOf(routes.map((route) => route.durationMs.max)),
     slowest,
-    concurrencySeen: workload?.concurrencySeen ?? 1,
+    concurrencySeen: workload?.concurrencySeen ?? report.pool?.concurrencySeen ?? 1,
     requests: report.totals.requests,
   };
 }

@@ -171,7 +171,11 @@ export class WorkloadBuilder {
       baselineRssKiB: orZero(median(this.readyRss)),
       baselineUssKiB: this.readyUss.length > 0 ? median(this.readyUss) : null,
       spawnToReadyMs: this.bootMs.length > 0 ? median(this.bootMs) : DEFAULT_SPAWN_TO_READY_MS,
-      concurrencySeen: maxConcurrency(out.arrivalMs, requests.map(({ line }) => (line.waitMs ?? 0) + line.durationMs)),
+      // Dispatch counts when recorded; else the overlap of the requests' spans.
+      concurrencySeen: Math.max(
+        this.lines.reduce((most, line) => Math.max(most, line.inFlight ?? 0), 0),
+        maxConcurrency(out.arrivalMs, requests.map(({ line }) => (line.waitMs ?? 0) + line.durationMs)),
+      ),
       settings: this.settings,
       cpuShare: this.cpuMs > 0 && this.busyMs > 0 ? Math.min(1, this.cpuMs / this.busyMs) : null,
       dropped: this.dropped,

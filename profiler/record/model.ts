@@ -75,6 +75,8 @@ export interface RequestLine extends RequestMemory {
   arrivedAt?: number;
   /** Time it waited for a worker, ms. */
   waitMs?: number;
+  /** Requests in the workers when it was dispatched, itself included. */
+  inFlight?: number;
   /** 0 when the supervisor answered without a worker (outcome "rejected"). */
   worker: number;
   pid: number;
@@ -230,7 +232,10 @@ export interface RouteReport {
   peakMiB: { median: number; max: number };
   /** RSS after minus RSS before: on a worker's first call of the route, and per repeat call (median). */
   retainedMiB: { first: number; perRequest: number };
-  durationMs: { median: number; max: number };
+  /** Time in the worker, ms (p90/p99 absent in reports before version 2). */
+  durationMs: { median: number; p90?: number; p99?: number; max: number };
+  /** Time waiting for a free worker, ms. */
+  waitMs?: { median: number; p99: number };
   /** Every behaviour the evidence supports, primary (most MiB at stake) first. */
   flags: RouteFlag[];
   /** One sentence per flag saying why, in numbers. */
@@ -250,6 +255,10 @@ export interface WorkerReport {
   pid: number;
   requests: number;
   rssMiB: { start: number; max: number; end: number };
+  /** Private memory at start (null when smaps_rollup was not read). */
+  ussMiB?: { start: number | null };
+  /** Virtual size at start and at its largest (thread stacks count here). */
+  vmSizeMiB?: { start: number | null; max: number };
   exit: { reason: ExitReason; detail: string } | null;
 }
 
@@ -269,6 +278,23 @@ export interface Report {
   approximations: string[];
   /** The adaptive phase of `balloon profile`, when it ran. */
   adaptive: AdaptiveSummary | null;
+  /** What a recommender needs of the pool (absent in reports before this field). */
+  pool?: PoolReport;
+}
+
+export interface MasterReport {
+  rssMiB: number;
+  ussMiB: number | null;
+  pssMiB: number | null;
+}
+
+export interface PoolReport {
+  /** Most requests in the workers at once (dispatch counts; the overlaps of `concurrent` in older recordings). */
+  concurrencySeen: number;
+  /** Spawn to ready of the workers, ms. */
+  spawnToReadyMs: { median: number; max: number } | null;
+  /** The Python master once ready: with --preload, RSS/PSS of the imported app the workers share. */
+  master: MasterReport | null;
 }
 
 export interface AdaptiveSummary {

@@ -186,6 +186,13 @@ export class Arbiter {
     return ready;
   }
 
+  /** Requests in the workers now (all of them). */
+  get inFlight(): number {
+    let count = 0;
+    for (const worker of this.workers.values()) count += worker.inflight.size;
+    return count;
+  }
+
   get anyInflight(): boolean {
     for (const worker of this.workers.values()) if (worker.inflight.size > 0) return true;
     return false;

@@ -35,6 +35,8 @@ export interface Exchange {
   arrivedAt: number;
   /** Unix ms when a worker took it (0 while waiting). */
   startedAt: number;
+  /** Requests in the workers once it was dispatched, itself included (0 while waiting). */
+  inFlight: number;
   headersSent: boolean;
   status: number;
 }
@@ -56,7 +58,7 @@ export interface Server {
 export const NO_WORKER: Server = { id: 0, pid: 0, requests: 0 };
 
 /** What a recording line needs of an exchange. */
-export type RecordedExchange = Pick<Exchange, "head" | "body" | "arrivedAt" | "startedAt" | "status"> & { sink: Pick<ResponseSink, "bytesSent"> };
+export type RecordedExchange = Pick<Exchange, "head" | "body" | "arrivedAt" | "startedAt" | "status"> & Partial<Pick<Exchange, "inFlight">> & { sink: Pick<ResponseSink, "bytesSent"> };
 
 /** The recording line of a finished exchange; `stats` is empty when the worker never answered. */
 export function requestLine(
@@ -74,6 +76,7 @@ export function requestLine(
     t: began,
     arrivedAt,
     waitMs: Math.max(0, began - arrivedAt),
+    inFlight: exchange.inFlight || undefined,
     worker: server.id,
     pid: server.pid,
     seq: server.requests,

@@ -50,6 +50,7 @@ function toExchange(req: IncomingMessage, sink: HttpSink, body: Buffer | null, a
     sink,
     arrivedAt,
     startedAt: 0,
+    inFlight: 0,
     headersSent: false,
     status: 0,
   };

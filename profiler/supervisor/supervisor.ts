@@ -136,6 +136,7 @@ export class Supervisor implements WorkerEvents {
         const worker = this.workers.get(action.worker);
         if (!exchange || !worker) return;
         exchange.startedAt = this.now();
+        exchange.inFlight = this.arbiter.inFlight;
         worker.send(exchange);
         return;
       }

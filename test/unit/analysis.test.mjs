@@ -14,7 +14,8 @@ test("figures per route: peak, first and per-request retained, durations", () =>
   const route = routeOf(analyze(sim.lines), "/leak");
   assert.deepEqual(route.peakMiB, { median: 2, max: 6 });
   assert.deepEqual(route.retainedMiB, { first: 1.5, perRequest: 1.5 });
-  assert.deepEqual(route.durationMs, { median: 14, max: 30 });
+  // 9 calls: 10..14 and 4 × 30 ms; nearest rank p90 and p99 are the 9th value.
+  assert.deepEqual(route.durationMs, { median: 14, p90: 30, p99: 30, max: 30 });
   assert.deepEqual(route.flags, ["leak"]);
   assert.match(route.reasons[0], /7 repeat calls in 2 workers/);
   assert.deepEqual(route.handler, { qualname: "views.leak", file: "views.py", line: 10 });
@@ -125,9 +126,9 @@ test("workers: start, max, end, exit, and (id, pid) kept apart", () => {
   sim.lines.push({ type: "stop", t: sim.tick(2000), reason: "done" });
   const report = analyze(sim.lines);
   assert.deepEqual(report.workers, [
-    { id: 1, pid: 1001, requests: 2, rssMiB: { start: 20, max: 50, end: 23 }, exit: { reason: "max-requests", detail: "served 2 requests" } },
-    { id: 1, pid: 2001, requests: 1, rssMiB: { start: 21, max: 21.2, end: 21 }, exit: null },
-    { id: 2, pid: 1002, requests: 1, rssMiB: { start: 25, max: 26, end: 26 }, exit: null },
+    { id: 1, pid: 1001, requests: 2, rssMiB: { start: 20, max: 50, end: 23 }, ussMiB: { start: null }, vmSizeMiB: { start: null, max: 0 }, exit: { reason: "max-requests", detail: "served 2 requests" } },
+    { id: 1, pid: 2001, requests: 1, rssMiB: { start: 21, max: 21.2, end: 21 }, ussMiB: { start: null }, vmSizeMiB: { start: null, max: 0 }, exit: null },
+    { id: 2, pid: 1002, requests: 1, rssMiB: { start: 25, max: 26, end: 26 }, ussMiB: { start: null }, vmSizeMiB: { start: null, max: 0 }, exit: null },
   ]);
   assert.equal(report.totals.durationSec, 2.1);
 });
@@ -154,4 +155,23 @@ test("routes sort flagged first by the MiB at stake of their primary verdict, th
   // /leak: 1 MiB per call × 1000 requests × 5/21 of the traffic ≈ 238 MiB at stake, over /big's 60 MiB peak.
   assert.deepEqual(report.routes.map((r) => r.route), ["/leak", "/big", "/once", "/mid", "/small"]);
   assert.deepEqual(report.routes.map((r) => r.verdicts[0]?.atStakeMiB ?? null), [238.1, 60, 0, null, null]);
+});
+
+test("pool figures for a recommender: concurrency seen, spawn to ready, the master, USS and VmSize at start", () => {
+  const lines = [
+    { type: "worker", t: 1000, event: "spawn", worker: 1, pid: 0 },
+    { type: "worker", t: 1050, event: "master-ready", worker: 0, pid: 9, rssKiB: 40 * 1024, ussKiB: 38 * 1024, pssKiB: 39 * 1024 },
+    { type: "worker", t: 1250, event: "ready", worker: 1, pid: 10, rssKiB: 45 * 1024, ussKiB: 4 * 1024, vmSizeKiB: 60 * 1024 },
+    ...[1, 3, 2].map((inFlight, i) => ({
+      type: "request", t: 2000 + i, worker: 1, pid: 10, seq: i + 1, method: "GET", path: "/", route: "/", handler: null, status: 200, outcome: "ok",
+      durationMs: 5, inFlight, waitMs: i, rssBeforeKiB: 45 * 1024, peakKiB: 45 * 1024, rssAfterKiB: 45 * 1024, vmSizeKiB: (61 + i) * 1024, concurrent: 1,
+    })),
+    { type: "request", t: 2100, worker: 0, pid: 0, seq: 0, method: "GET", path: "/", route: "/", handler: null, status: 503, outcome: "rejected", durationMs: 0 },
+  ];
+  const report = analyze(lines);
+  assert.deepEqual(report.pool, { concurrencySeen: 3, spawnToReadyMs: { median: 250, max: 250 }, master: { rssMiB: 40, ussMiB: 38, pssMiB: 39 } });
+  assert.equal(report.workers.length, 1, "worker 0 (master, supervisor) is nobody's process");
+  assert.deepEqual([report.workers[0].ussMiB, report.workers[0].vmSizeMiB], [{ start: 4 }, { start: 60, max: 63 }]);
+  assert.deepEqual([report.totals.requests, report.totals.errors], [4, 1], "the 503 counts as a request that failed");
+  assert.equal(report.routes[0].waitMs.p99, 2);
 });

@@ -11,7 +11,7 @@ export async function sendRequests(
   port: number,
   requests: Array<{ method: string; path: string }>,
   concurrency: number,
-  onProgress: (done: number) => void,
+  onProgress: (done: number, status: number) => void,
 ): Promise<SendResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const statuses = new Map<number, number>();
@@ -32,7 +32,7 @@ export async function sendRequests(
       const { method, path } = requests[next++];
       const status = await one(method, path);
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      onProgress(++done);
+      onProgress(++done, status);
     }
   };
   try {

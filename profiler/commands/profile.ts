@@ -12,6 +12,7 @@ import { sameFileProblem, writeFileAtomic } from "../record/output-file";
 import { escapeControl } from "../report/escape";
 import { sendRequests } from "./client";
 import { RunFailure } from "./failure";
+import { TrafficProgress } from "./progress";
 
 export interface ProfileOptions extends AppOptions {
   requests?: string;
@@ -78,14 +79,12 @@ export function maxExtraOf(options: Pick<ProfileOptions, "maxExtra" | "adaptive"
   return value;
 }
 
-type Progress = (done: number, total: number) => void;
-
 /**
  * Sends undecided routes again, one call per worker at a time (so every call runs alone, even
  * with --threads), and re-analyses, until nothing is undecided, the budget is spent, or
  * MAX_ADAPTIVE_ROUNDS rounds have run.
  */
-async function adaptivePhase(session: Session, port: number, budget: number, workers: number, progress: Progress): Promise<void> {
+async function adaptivePhase(session: Session, port: number, budget: number, workers: number): Promise<void> {
   let left = budget;
   for (let round = 0; round < MAX_ADAPTIVE_ROUNDS && left > 0; round++) {
     const plan = planExtraCalls(session.report(), left);
@@ -93,7 +92,9 @@ async function adaptivePhase(session: Session, port: number, budget: number, wor
     for (const route of plan.routes) process.stderr.write(`[balloon] adaptive: ${escapeControl(`${route.method} ${route.route}: ${route.reason}`)}\n`);
     process.stderr.write(`[balloon] adaptive: sending ${plan.calls.length} extra calls (${left} of --max-extra ${budget} left)\n`);
     session.beginAdaptivePhase(plan.routes.map((route) => `${route.method} ${route.route}`), budget);
-    const result = await sendRequests(port, plan.calls, workers, (done) => progress(done, plan.calls.length));
+    const progress = new TrafficProgress("adaptive", plan.calls.length, () => session.supervisor.workersRssMiB);
+    const result = await sendRequests(port, plan.calls, workers, (_done, status) => progress.tick(status));
+    progress.stop();
     left -= result.sent;
   }
 }
@@ -114,14 +115,12 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
   try {
     const port = await session.supervisor.start();
     await waitReady(session, initial, failure);
-    const tty = process.stderr.isTTY;
-    const progress: Progress = (done, total) => {
-      if (tty && (done % 10 === 0 || done === total)) process.stderr.write(`\r[balloon] ${done}/${total} requests${done === total ? "\n" : ""}`);
-    };
-    const result = await sendRequests(port, requests, concurrency, (done) => progress(done, requests.length));
+    const progress = new TrafficProgress("profiling", requests.length, () => session.supervisor.workersRssMiB);
+    const result = await sendRequests(port, requests, concurrency, (_done, status) => progress.tick(status));
+    progress.stop();
     const codes = [...result.statuses.entries()].sort(([a], [b]) => a - b).map(([code, count]) => `${code === 0 ? "no response" : code} ×${count}`);
     process.stderr.write(`[balloon] sent ${result.sent} requests: ${codes.join(", ")}\n`);
-    if (maxExtra > 0) await adaptivePhase(session, port, maxExtra, session.supervisor.readyWorkers, progress);
+    if (maxExtra > 0) await adaptivePhase(session, port, maxExtra, session.supervisor.readyWorkers);
   } finally {
     await session.stop("profile finished");
   }

@@ -123,6 +123,13 @@ export class Supervisor implements WorkerEvents {
     return this.arbiter.readyCount();
   }
 
+  /** The workers' RSS together now (their latest readings), MiB. */
+  get workersRssMiB(): number {
+    let kib = 0;
+    for (const worker of this.workers.all()) kib += worker.rssKiB;
+    return kib / 1024;
+  }
+
   // ---- the arbiter's decisions, carried out ----
 
   private act(event: ArbiterEvent): void {

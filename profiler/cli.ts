@@ -20,6 +20,7 @@ function appOptions(command: Command): Command {
     .option("--cwd <dir>", "the app's directory (put on sys.path)", ".")
     .option("--python <path>", "interpreter (default: $VIRTUAL_ENV, ./.venv, ./venv, a python3 that imports the framework, /usr/bin/python3)")
     .option("--framework <name>", "auto | wsgi | django | flask | pyramid", "auto")
+    .option("--settings <file>", "pool settings from a recommendation (balloon recommend --format json); options given here win")
     .option("--workers <n>", "fixed pool size (default 2)")
     .option("--min-spare <n>", "dynamic pool: keep at least this many idle workers")
     .option("--max-spare <n>", "dynamic pool: retire idle workers above this many")

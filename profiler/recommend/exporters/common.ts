@@ -108,7 +108,7 @@ export function headerLines(recommendation: Recommendation): string[] {
     `measured from ${source.file}: ${source.requests} requests recorded ${source.recordedAt}.`,
     `Memory budget ${mib(recommendation.budgetMiB)} (${recommendation.budgetSource}); worst case ${mib(recommendation.worstCaseMiB)}: ${fit}.`,
     `Replay of the recorded traffic: peak ${mib(predicted.peakTotalMiB)} RSS (${mib(predicted.peakTotalUssMiB)} USS), ` +
-      `${predicted.recyclesPer1000} recycles per 1000 requests, ${Math.round(predicted.waitedShare * 100)}% of requests waited for a worker.`,
+      `${Number(predicted.recyclesPer1000.toFixed(1))} recycles per 1000 requests, ${Math.round(predicted.waitedShare * 100)}% of requests waited for a worker.`,
     ...recommendation.warnings.map((warning) => `Warning: ${warning}`),
   ];
 }

@@ -32,7 +32,7 @@ export function apacheArg(value: string): string {
 
 /** A process-group name from the module ("mysite.wsgi" → "mysite"). */
 function groupName(module: string): string {
-  return module.split(".")[0].replace(/_/g, "-");
+  return module.split(".")[0];
 }
 
 interface DaemonOption {

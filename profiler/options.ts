@@ -1,4 +1,5 @@
 // Command-line values → validated Settings. Pure: every check says which option is wrong.
+import { RECOMMENDATION_VERSION, type RecommendedSettings } from "./recommend/model";
 import type { Settings, Thresholds } from "./record/model";
 import { MAX_FRAME_BYTES } from "./supervisor/wire";
 import type { FrameworkName } from "./supervisor/shim-protocol";
@@ -100,6 +101,78 @@ export function toSettings(raw: RawPoolOptions): Settings {
     headerTimeoutSec: number(raw.headerTimeout, "--header-timeout", DEFAULTS.headerTimeoutSec, 0, 3600, false),
     pssIntervalSec: number(raw.pssInterval, "--pss-interval", DEFAULTS.pssIntervalSec, -1, 86_400, false),
   };
+}
+
+type PoolOptionName = Exclude<keyof RawPoolOptions, "preload" | "accounting">;
+
+type SettingsFileField = readonly [field: keyof RecommendedSettings, option: PoolOptionName, flag: string];
+
+/** Where each recommended setting goes: the option it stands for (a dynamic pool's `workers` is its ceiling). */
+function settingsFileFields(dynamic: boolean): SettingsFileField[] {
+  const pool: SettingsFileField[] = dynamic
+    ? [["workers", "maxWorkers", "--max-workers"], ["minSpare", "minSpare", "--min-spare"], ["maxSpare", "maxSpare", "--max-spare"]]
+    : [["workers", "workers", "--workers"]];
+  return [
+    ...pool,
+    ["threads", "threads", "--threads"],
+    ["maxRequests", "maxRequests", "--max-requests"],
+    ["maxRequestsJitter", "maxRequestsJitter", "--max-requests-jitter"],
+    ["reloadOnRssMiB", "reloadOnRss", "--reload-on-rss"],
+    ["timeoutSec", "timeout", "--timeout"],
+    ["stackKiB", "stackSize", "--stack-size"],
+  ];
+}
+
+/**
+ * A recommendation's JSON export (`--settings FILE`) → the pool options it stands for, as if
+ * typed; every value checked as its option would be, the error naming the field in the file.
+ * The budget, the database pool and the container limits are not the supervisor's settings.
+ */
+export function settingsFileOptions(text: string, file: string): RawPoolOptions {
+  const fail = (why: string): OptionError => new OptionError(`--settings ${file}: ${why}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw fail(`not JSON (${(error as Error).message})`);
+  }
+  const record = (value: unknown): Record<string, unknown> | null => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null);
+  const top = record(data);
+  if (!top || top.version !== RECOMMENDATION_VERSION) {
+    throw fail(`expected a recommendation of version ${RECOMMENDATION_VERSION} (balloon recommend --format json), got version ${JSON.stringify(top?.version ?? null)}`);
+  }
+  const settings = record(top.settings);
+  if (!settings) throw fail("no settings object");
+  const dynamic = (settings.minSpare ?? null) !== null || (settings.maxSpare ?? null) !== null;
+  const fields = settingsFileFields(dynamic);
+  const raw: RawPoolOptions = {};
+  for (const [field, option] of fields) {
+    const value = settings[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== "number") throw fail(`settings.${field} must be a number, got ${JSON.stringify(value)}`);
+    raw[option] = String(value);
+  }
+  if (settings.preload !== undefined) {
+    if (typeof settings.preload !== "boolean") throw fail(`settings.preload must be true or false, got ${JSON.stringify(settings.preload)}`);
+    raw.preload = settings.preload;
+  }
+  try {
+    checkStack(toSettings(raw));
+  } catch (error) {
+    if (!(error instanceof OptionError)) throw error;
+    // "--workers must be between 1 and 256, got 0" → "settings.workers must be between 1 and 256, got 0"
+    throw fail(fields.reduce((message, [field, , flag]) => message.replace(new RegExp(`${flag}(?![\\w-])`, "g"), `settings.${field}`), error.message));
+  }
+  return raw;
+}
+
+/** The file's options under the ones typed: a typed pool shape (--workers, or the spares) replaces the file's. */
+export function withSettingsFile<T extends RawPoolOptions>(typed: T, fromFile: RawPoolOptions): T {
+  const base: RawPoolOptions = { ...fromFile };
+  if (typed.workers !== undefined) [base.minSpare, base.maxSpare, base.maxWorkers] = [undefined, undefined, undefined];
+  if (typed.minSpare !== undefined || typed.maxSpare !== undefined || typed.maxWorkers !== undefined) base.workers = undefined;
+  const given = Object.fromEntries(Object.entries(typed).filter(([, value]) => value !== undefined));
+  return { ...typed, ...base, ...given };
 }
 
 const FRAMEWORKS = ["auto", "wsgi", "django", "flask", "pyramid"] as const;

@@ -1,12 +1,12 @@
 // A supervisor run with its recording: the start line, the incremental analysis of every line
 // (bounded memory, so a run of any length keeps its totals), the optional file, and log lines
 // on stderr. Shared by `balloon run` and `balloon profile`.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Analyzer } from "./analysis/analyzer";
 import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./record/model";
 import { RECORD_VERSION } from "./record/model";
-import { OptionError, checkStack, toFramework, toSettings, toThresholds, type RawPoolOptions } from "./options";
+import { OptionError, checkStack, settingsFileOptions, toFramework, toSettings, toThresholds, withSettingsFile, type RawPoolOptions } from "./options";
 import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
 import { choosePython, guessFramework } from "./supervisor/python";
 import { RecordWriter } from "./record/recording";
@@ -24,6 +24,8 @@ export interface AppOptions extends RawPoolOptions {
   force?: boolean;
   port?: string;
   threshold?: string[];
+  /** A recommendation's JSON export: its pool settings under the options typed. */
+  settings?: string;
 }
 
 export interface SessionPlan {
@@ -33,6 +35,17 @@ export interface SessionPlan {
   recordPath: string | null;
   pythonWhy: string;
   thresholds: Partial<Thresholds>;
+}
+
+/** `--settings FILE`: the pool options a recommendation's JSON export stands for. */
+function readSettingsFile(path: string): RawPoolOptions {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new OptionError(`--settings ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+  }
+  return settingsFileOptions(text, path);
 }
 
 /** Checks everything that can be checked before a process starts. Throws OptionError. */
@@ -51,7 +64,7 @@ export function planSession(options: AppOptions): SessionPlan {
     target = ".";
   }
   const framework = toFramework(options.framework);
-  const settings = toSettings(options);
+  const settings = toSettings(options.settings ? withSettingsFile(options, readSettingsFile(options.settings)) : options);
   checkStack(settings);
   const port = options.port === undefined ? 8000 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionError(`--port needs 0-65535, got "${options.port}"`);

@@ -26,6 +26,7 @@ export const NEEDS = {
     packages: ["apache2", "libapache2-mod-wsgi-py3"],
     present: () => existsSync("/usr/sbin/apache2") && existsSync("/usr/lib/apache2/modules/mod_wsgi.so"),
   },
+  systemdAnalyze: { what: "systemd-analyze (verifies the exported systemd drop-in)", packages: ["systemd"], present: () => existsSync("/usr/bin/systemd-analyze") },
   wrk: { what: "wrk", packages: ["wrk"], present: () => existsSync("/usr/bin/wrk") },
   chromium: { what: "Chromium", packages: ["chromium"], present: () => existsSync("/usr/bin/chromium") },
 };

@@ -1,17 +1,22 @@
 // `balloon recommend REPORT|RECORD`: settings that fit a memory budget, with reasons and
 // alternatives (a readable summary), or exported for a server with --format.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
-import { basename, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { OptionError, toThresholds } from "../options";
 import { writeFileAtomic, whyNotReplace } from "../record/output-file";
 import { recommend } from "../recommend/recommend";
 import { formatRecommendation } from "../report/recommendation-text";
-import { toRecommendationJson } from "../recommend/json";
+import { EXPORTERS, EXPORT_FORMATS, ExportError, isExportFormat } from "../recommend/exporters";
+import type { Report } from "../record/model";
 import { readMeasurements } from "./measurements";
 
 export interface RecommendOptions {
   format?: string;
+  /** The WSGI callable for the exported files, when the recording's target is not one (a Django project directory). */
+  app?: string;
+  bind?: string;
+  python?: string;
   memoryBudget?: string;
   out?: string;
   force?: boolean;
@@ -50,7 +55,7 @@ function positive(raw: string | undefined, option: string, integer: boolean): nu
 
 export async function recommendCommand(input: string, options: RecommendOptions): Promise<void> {
   const format = options.format ?? "text";
-  if (!["text", "json"].includes(format)) throw new OptionError(`--format must be one of text, json, got "${format}"`);
+  if (format !== "text" && !isExportFormat(format)) throw new OptionError(`--format must be one of text, ${EXPORT_FORMATS.join(", ")}, got "${format}"`);
   const explicitBudget = positive(options.memoryBudget, "--memory-budget", false);
   const memory = machineMemory();
   const budgetMiB = explicitBudget ?? Math.floor(memory.mib * DEFAULT_BUDGET_SHARE);
@@ -76,14 +81,44 @@ export async function recommendCommand(input: string, options: RecommendOptions)
       requests: report.totals.requests, file: basename(path),
     },
   });
-  const text = format === "json" ? toRecommendationJson(rec) : formatRecommendation(rec, { width: process.stdout.columns });
+  let text: string;
+  if (format === "text") {
+    text = formatRecommendation(rec, { width: process.stdout.columns });
+  } else {
+    try {
+      text = EXPORTERS[format](rec, {
+        app: options.app ?? wsgiTarget(report),
+        appDir: report.app.cwd,
+        bind: options.bind ?? "127.0.0.1:8000",
+        python: options.python ?? report.app.python,
+      }).text;
+    } catch (error) {
+      if (error instanceof ExportError) throw new OptionError(`--format ${format}: ${error.message}`);
+      throw error;
+    }
+  }
   if (!options.out) {
     process.stdout.write(text);
     return;
   }
   const out = resolve(options.out);
-  const problem = options.force ? null : whyNotReplace(out, "report");
+  const problem = options.force ? null : whyNotReplace(out, format === "text" ? "report" : "export");
   if (problem) throw new OptionError(`--out ${problem}`);
   writeFileAtomic(out, text);
-  process.stdout.write(`${format === "json" ? "recommendation" : "summary"} written to ${out}\n`);
+  process.stdout.write(`${format === "text" ? "summary" : `${format} settings`} written to ${out}\n`);
+}
+
+/**
+ * The WSGI callable the servers load: the recording's target when it is one; for a Django
+ * project directory, the wsgi module next to the settings manage.py names (Django's layout).
+ */
+export function wsgiTarget(report: Report): string {
+  const target = report.app.target;
+  if (target.includes(":")) return target;
+  const manage = join(report.app.cwd, "manage.py");
+  if (existsSync(manage)) {
+    const found = /DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)\.settings['"]/.exec(readFileSync(manage, "utf8"));
+    if (found) return `${found[1]}.wsgi:application`;
+  }
+  throw new OptionError(`the recording's app "${target}" is not module:callable; give the one the server loads with --app (e.g. mysite.wsgi:application)`);
 }

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
-export type OutputKind = "recording" | "report";
+/** recording, report, or export: a file `balloon recommend --out` wrote (a server config, its JSON, its summary). */
+export type OutputKind = "recording" | "report" | "export";
 
 /** Enough for any start line (~1 KiB) and then some. */
 const RECORDING_HEAD_BYTES = 64 * 1024;
@@ -45,7 +46,16 @@ function parsesAs(text: string, test: (value: Record<string, unknown>) => boolea
 const isRecordingStart = (line: Record<string, unknown>): boolean => line.type === "start" && typeof line.version === "number";
 const isReport = (report: Record<string, unknown>): boolean => typeof report.version === "number" && Array.isArray(report.routes);
 
+/** What every exported file says near its top: the header comment, the summary's title, or the JSON's fields. */
+const EXPORT_MARKS = [/Balloon recommendation for /, /^Recommended settings for /m];
+const isRecommendation = (value: Record<string, unknown>): boolean => typeof value.version === "number" && typeof value.settings === "object" && typeof value.budgetMiB === "number";
+
 function isOurs(path: string, stat: Stats, kind: OutputKind): boolean {
+  if (kind === "export") {
+    const head = readHead(path, 4096);
+    return EXPORT_MARKS.some((mark) => mark.test(head.split("\n").slice(0, 4).join("\n")))
+      || (stat.size <= MAX_REPORT_BYTES && parsesAs(readHead(path, stat.size), isRecommendation));
+  }
   if (kind === "recording") {
     const head = readHead(path, RECORDING_HEAD_BYTES);
     const newline = head.indexOf("\n");
@@ -69,7 +79,9 @@ export function whyNotReplace(path: string, kind: OutputKind): string | null {
   } catch (error) {
     return `${path} exists and cannot be read (${(error as Error).message}); not replacing it (--force to replace it anyway)`;
   }
-  const what = kind === "recording" ? "a Balloon recording (its first line is not a start record)" : "a Balloon report (not a JSON report with a version)";
+  const what = kind === "recording" ? "a Balloon recording (its first line is not a start record)"
+    : kind === "report" ? "a Balloon report (not a JSON report with a version)"
+    : "a file balloon recommend wrote (no Balloon header at its top)";
   return `${path} exists and is not ${what}; not replacing it (--force to replace it anyway)`;
 }
 

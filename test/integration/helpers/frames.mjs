@@ -61,13 +61,22 @@ export class Connection {
     this.frames = [];
     this.waiters = [];
     this.ended = false;
-    let pending = Buffer.alloc(0);
+    // Linear in the bytes received: chunks are joined once, when a frame is complete.
+    let pending = [];
+    let pendingBytes = 0;
     socket.on("data", (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
-        const length = pending.readUInt32BE(0);
-        this.frames.push(new ReceivedFrame(pending[4], Buffer.from(pending.subarray(5, 4 + length))));
-        pending = pending.subarray(4 + length);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      for (;;) {
+        if (pendingBytes < 5) break;
+        if (pending[0].length < 5) pending = [Buffer.concat(pending, pendingBytes)];
+        const length = pending[0].readUInt32BE(0);
+        if (pendingBytes < 4 + length) break;
+        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+        this.frames.push(new ReceivedFrame(all[4], Buffer.from(all.subarray(5, 4 + length))));
+        const rest = all.subarray(4 + length);
+        pending = rest.length > 0 ? [rest] : [];
+        pendingBytes = rest.length;
       }
       this.wake();
     });

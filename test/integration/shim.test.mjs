@@ -5,22 +5,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
-import { ExitCode, FakeSupervisor, Frame, fixturesDir, shimConfig, spawnShim } from "./helpers/frames.mjs";
+import { ExitCode, FakeSupervisor, Frame, fixturesDir, shimConfig, spawnShim, startWorker, stopWorker } from "./helpers/frames.mjs";
 
 const MiB = 1024;
-
-/** Starts a worker and returns its connection and Hello. */
-async function startWorker(supervisor, configOverrides = {}, options = {}) {
-  const child = spawnShim("worker", supervisor, shimConfig(configOverrides), options);
-  const conn = await supervisor.nextConnection();
-  const hello = (await conn.next(Frame.Hello)).json();
-  return { child, conn, hello };
-}
-
-async function stopWorker({ child, conn }) {
-  conn.send(Frame.Stop, { reason: "shutdown" });
-  return child.exited;
-}
 
 describe("shim worker, plain WSGI", () => {
   let supervisor, worker;

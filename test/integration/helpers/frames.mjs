@@ -18,6 +18,13 @@ function readConstObject(name) {
   const body = source.match(new RegExp(`export const ${name} = \\{([\\s\\S]*?)\\} as const`))[1];
   return Object.fromEntries([...body.matchAll(/^\s*(\w+): (0x[0-9a-fA-F]+|\d+),/gm)].map((m) => [m[1], Number(m[2])]));
 }
+/** A top-level `export const NAME = 1024 * 1024;` of shim-protocol.ts. */
+function readConstNumber(name) {
+  const source = readFileSync(path.join(repoRoot, "profiler/supervisor/shim-protocol.ts"), "utf8");
+  const [, product] = source.match(new RegExp(`export const ${name} = ([\\d *]+);`));
+  return product.split("*").reduce((total, factor) => total * Number(factor), 1);
+}
+export const BODY_CHUNK_BYTES = readConstNumber("BODY_CHUNK_BYTES");
 export const Frame = readConstObject("Frame");
 export const ExitCode = readConstObject("ExitCode");
 const frameNames = Object.fromEntries(Object.entries(Frame).map(([k, v]) => [v, k]));
@@ -121,14 +128,13 @@ export class Connection {
     }
     const start = first.json();
     const chunks = [];
-    let bodyFrames = 0;
     for (;;) {
       const frame = await this.nextOf(id, [Frame.Body, Frame.ResponseEnd]);
       if (frame.type === Frame.ResponseEnd) {
-        return { streamed: true, status: start.status, headers: start.headers, body: Buffer.concat(chunks), stats: frame.json().stats, bodyFrames };
+        const chunkSizes = chunks.map((chunk) => chunk.length);
+        return { streamed: true, status: start.status, headers: start.headers, body: Buffer.concat(chunks), stats: frame.json().stats, bodyFrames: chunks.length, chunkSizes };
       }
       chunks.push(frame.bodyChunk().chunk);
-      bodyFrames++;
     }
   }
   /** Next frame of one of these types that belongs to request `id`, in arrival order. */
@@ -232,4 +238,18 @@ export function spawnShim(mode, supervisor, config, { workerId = 1, env = {} } =
   child.stdout.resume();
   child.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   return child;
+}
+
+/** Starts a worker and returns its connection and Hello. */
+export async function startWorker(supervisor, configOverrides = {}, options = {}) {
+  const child = spawnShim("worker", supervisor, shimConfig(configOverrides), options);
+  const conn = await supervisor.nextConnection();
+  const hello = (await conn.next(Frame.Hello)).json();
+  return { child, conn, hello };
+}
+
+/** Sends Stop; resolves with the worker's {code, signal}. */
+export async function stopWorker({ child, conn }) {
+  conn.send(Frame.Stop, { reason: "shutdown" });
+  return child.exited;
 }

@@ -7,7 +7,7 @@ import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./record
 import { RECORD_VERSION } from "./record/model";
 import { OptionError, checkStack, toFramework, toSettings, toThresholds, type RawPoolOptions } from "./options";
 import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
-import { choosePython, guessFramework } from "./supervisor/python";
+import { choosePython, guessFramework, hintForImportError } from "./supervisor/python";
 import { RecordWriter } from "./record/recording";
 import { Supervisor } from "./supervisor/supervisor";
 
@@ -50,7 +50,7 @@ export function planSession(options: AppOptions): SessionPlan {
   checkStack(settings);
   const port = options.port === undefined ? 8000 : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionError(`--port needs 0-65535, got "${options.port}"`);
-  const choice = choosePython(options.python, cwd, framework === "auto" ? guessFramework(target, cwd) : framework);
+  const choice = choosePython({ explicit: options.python, cwd, target, framework: framework === "auto" ? guessFramework(target, cwd) : framework });
   return {
     run: { target, cwd, python: choice.python, framework },
     settings,
@@ -59,6 +59,11 @@ export function planSession(options: AppOptions): SessionPlan {
     pythonWhy: choice.why,
     thresholds: toThresholds(options.threshold),
   };
+}
+
+/** For an app that failed to import a module: which interpreters here import it, and the --python to pass. */
+export function importHint(plan: SessionPlan, fatal: FatalMessage): string | null {
+  return fatal.stage === "import" ? hintForImportError(fatal.message, plan.run.python, plan.run.cwd) : null;
 }
 
 export interface SessionHooks {

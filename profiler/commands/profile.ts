@@ -6,7 +6,7 @@ import type { FatalMessage } from "../supervisor/shim-protocol";
 import { toReportJson } from "../report/json";
 import { printReport } from "./output";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../requests";
-import { Session, planSession, type AppOptions } from "../session";
+import { Session, importHint, planSession, type AppOptions } from "../session";
 import { sendRequests } from "./client";
 
 export interface ProfileOptions extends AppOptions {
@@ -36,6 +36,10 @@ function loadRequests(path: string | undefined): Array<{ method: string; path: s
 
 /** Resolves when the first `count` workers are ready; rejects on an app that cannot load. */
 function waitReady(session: Session, count: number, timeoutSec: number, fatal: Promise<FatalMessage>): Promise<void> {
+  const hint = (message: FatalMessage): string => {
+    const words = importHint(session.plan, message);
+    return words ? `\n${words}` : "";
+  };
   return new Promise((resolvePromise, reject) => {
     const started = Date.now();
     const timer = setInterval(() => {
@@ -50,7 +54,7 @@ function waitReady(session: Session, count: number, timeoutSec: number, fatal: P
     void fatal.then((message) => {
       clearInterval(timer);
       const what = message.stage === "import" ? "the app failed to load" : "the workers could not start";
-      reject(new RunFailure(`${what}: ${message.message}${message.traceback ? `\n${message.traceback.trimEnd()}` : ""}`));
+      reject(new RunFailure(`${what}: ${message.message}${message.traceback ? `\n${message.traceback.trimEnd()}` : ""}${hint(message)}`));
     });
   });
 }

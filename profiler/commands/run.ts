@@ -1,14 +1,21 @@
 // `balloon run`: serve the app until Ctrl-C, with a live per-route table on a terminal.
 import { formatRouteTable, formatSummary } from "../report/text";
-import { KEEP_LINES, Session, planSession, type AppOptions } from "../session";
+import { KEEP_LINES, Session, importHint, planSession, type AppOptions } from "../session";
 
 const LIVE_TABLE_EVERY_MS = 2000;
 
 export async function runCommand(options: AppOptions, shimDir: string): Promise<void> {
   const plan = planSession(options);
   let requestsSeen = 0;
+  let hinted = false;
   const session = new Session(plan, shimDir, {
     keepLines: KEEP_LINES.run,
+    bootFailed: (fatal) => {
+      const hint = hinted ? null : importHint(plan, fatal);
+      if (hint === null) return;
+      hinted = true; // the pool retries the boot: say it once
+      process.stderr.write(`[balloon] ${hint}\n`);
+    },
     line: (line) => {
       if (line.type === "request") requestsSeen += 1;
     },

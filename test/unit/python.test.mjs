@@ -1,8 +1,13 @@
-// Interpreter choice (profiler/supervisor/python.ts) with an injected probe: nothing runs.
+// Interpreter choice (profiler/supervisor/python.ts) with an injected probe; the last test runs
+// the real probes on stand-in interpreters.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
-  choosePython, choosePythonAsync, guessFramework, hintForImportError, importHint, interpretersOnMachine, missingModule,
+  asyncSystemProbe, choosePython, choosePythonAsync, guessFramework, hintForImportError, importHint, interpretersOnMachine,
+  missingModule, systemProbe,
 } from "../../out/test-build/supervisor/python.js";
 
 /** files: path → content ("" for any file); finds: interpreter → {module: origin}; links: path →
@@ -112,4 +117,38 @@ test("guessFramework reads the target's source", () => {
   assert.equal(guessFramework("pkg:main", "/d", probe), "pyramid");
   assert.equal(guessFramework("site", "/d", probe), "django");
   assert.equal(guessFramework("nothere:app", "/d", probe), null);
+});
+
+// The real probes, on stand-in interpreters: shell scripts that log each start and run
+// /usr/bin/python3, or hang.
+test("systemProbe and asyncSystemProbe: find_spec from --cwd, one start per (interpreter, cwd, module), time-bounded", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "balloon-probe-"));
+  try {
+    const log = join(dir, "starts.log");
+    const python = join(dir, "python3");
+    writeFileSync(python, `#!/bin/sh\necho start >> ${log}\nexec /usr/bin/python3 "$@"\n`);
+    const hang = join(dir, "hang");
+    writeFileSync(hang, "#!/bin/sh\nexec sleep 5\n");
+    chmodSync(python, 0o755);
+    chmodSync(hang, 0o755);
+    const cwd = join(dir, "app");
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, "localmod.py"), "raise SystemExit('find_spec must not run me')\n");
+    const starts = () => readFileSync(log, "utf8").split("\n").filter(Boolean).length;
+    for (const [name, probe] of [["sync", systemProbe({ timeoutMs: 300 })], ["async", asyncSystemProbe({ timeoutMs: 300 })]]) {
+      writeFileSync(log, "");
+      const found = await probe.finds(python, cwd, ["localmod", "json", "no_such_module_here"]);
+      assert.deepEqual([...found.keys()].sort(), ["json", "localmod"], name);
+      assert.equal(found.get("localmod"), join(cwd, "localmod.py"), `${name}: the origin, from --cwd`);
+      await probe.finds(python, cwd, ["json", "localmod"]);
+      assert.equal(starts(), 1, `${name}: answered from the cache`);
+      await probe.finds(python, cwd, ["json", "email"]);
+      assert.equal(starts(), 2, `${name}: only the new module is asked for`);
+      const started = Date.now();
+      assert.equal((await probe.finds(hang, cwd, ["json"])).size, 0, `${name}: a hanging interpreter finds nothing`);
+      assert.ok(Date.now() - started < 3000, `${name}: and is not waited for`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

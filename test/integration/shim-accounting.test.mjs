@@ -47,6 +47,14 @@ describe("bodies are charged to their request", () => {
     assert.equal(over.body.length, 65537);
   });
 
+  test("a big list of small chunks goes in a few frames, intact", async () => {
+    const res = await worker.conn.request(250, "GET", "/many");
+    assert.equal(res.body.length, 20000 * 100);
+    assert.equal(res.body.toString("latin1", 0, 100), `${"0".repeat(99)}\n`);
+    assert.equal(res.body.toString("latin1", 1999900), `${"19999".padStart(99, "0")}\n`);
+    assert.ok(res.bodyFrames <= 3, `${res.bodyFrames} Body frames`);
+  });
+
   test("a 36 MiB upload read whole: peak 36 MiB, retained 0, on every call", async () => {
     // Over glibc's 32 MiB mmap threshold cap: a smaller buffer's second call would come from
     // the heap and stay (gunicorn shows the same for a 24 MiB upload: +24/0, then +24/24, then 0/0).

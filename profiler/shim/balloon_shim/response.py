@@ -50,13 +50,35 @@ class Response:
         """Sends what the app returned. Returns the body of a small list or tuple, for
         finish() to send with the stats; None when it went out already, as it came."""
         kind = type(result)
-        if (kind is list or kind is tuple) and not self.committed:
-            if sum(len(chunk) for chunk in result) <= FULL_RESPONSE_MAX_BYTES:
+        if kind is list or kind is tuple:
+            if not self.committed and sum(len(chunk) for chunk in result) <= FULL_RESPONSE_MAX_BYTES:
                 return b"".join(result)
+            self._send_sequence(result)
+            return None
         for chunk in result:
             if chunk:
                 self.write(chunk)
         return None
+
+    def _send_sequence(self, chunks):
+        """A big list body: nothing there can block between chunks, so small ones are joined
+        into frames of up to BODY_CHUNK_BYTES (one copy of them, not one send each); big
+        ones go out from the app's own buffers."""
+        pending, size = [], 0
+        for chunk in chunks:
+            if len(chunk) >= FULL_RESPONSE_MAX_BYTES:
+                if pending:
+                    self.write(b"".join(pending))
+                    pending, size = [], 0
+                self.write(chunk)
+                continue
+            pending.append(chunk)
+            size += len(chunk)
+            if size >= BODY_CHUNK_BYTES:
+                self.write(b"".join(pending))
+                pending, size = [], 0
+        if pending:
+            self.write(b"".join(pending))
 
     def write(self, data):
         """PEP 3333 write() callable, also fed with the chunks of an iterated body. Each chunk

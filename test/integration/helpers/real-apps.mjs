@@ -117,15 +117,19 @@ export function withRoutes(results, balloonCalls) {
 }
 
 /** The figure a route is compared on: the first call of each worker for an inflation (median
- * over workers), else the median over calls. Balloon's calls: solo ones only (concurrent 1). */
+ * over workers), else the median over calls; Balloon's calls only when alone (concurrent 1),
+ * a worker's first call left out when it was shared. */
 export function routeFigure(entry, calls) {
-  const mine = calls.filter(matches(entry)).filter((c) => (c.concurrent ?? 1) === 1 && (c.outcome ?? "ok") === "ok");
-  if (mine.length === 0) return null;
-  if (!entry.flags.includes("inflates")) return { peak: median(mine.map((c) => figures(c).peak)), retained: median(mine.map((c) => figures(c).retained)), calls: mine.length };
-  const firsts = new Map();
-  for (const call of mine) if (!firsts.has(call.pid ?? 0)) firsts.set(call.pid ?? 0, call);
-  const first = [...firsts.values()].map(figures);
-  return { peak: median(first.map((f) => f.peak)), retained: median(first.map((f) => f.retained)), calls: first.length };
+  const ok = calls.filter(matches(entry)).filter((c) => (c.outcome ?? "ok") === "ok");
+  let chosen = ok;
+  if (entry.flags.includes("inflates")) {
+    const firsts = new Map();
+    for (const call of ok) if (!firsts.has(call.pid)) firsts.set(call.pid, call);
+    chosen = [...firsts.values()];
+  }
+  const solo = chosen.filter((c) => (c.concurrent ?? 1) === 1).map(figures);
+  if (solo.length === 0) return null;
+  return { peak: median(solo.map((f) => f.peak)), retained: median(solo.map((f) => f.retained)), calls: solo.length };
 }
 
 /** Every solo call of an entry, as figures. */

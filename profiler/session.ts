@@ -8,7 +8,7 @@ import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./record
 import { RECORD_VERSION } from "./record/model";
 import { OptionError, checkStack, settingsFileOptions, toFramework, toSettings, toThresholds, withSettingsFile, type RawPoolOptions } from "./options";
 import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
-import { choosePython, guessFramework } from "./supervisor/python";
+import { choosePython, guessFramework, hintForImportError } from "./supervisor/python";
 import { RecordWriter } from "./record/recording";
 import { whyNotReplace, type OutputKind } from "./record/output-file";
 import { escapeControl, escapeControlInLines } from "./report/escape";
@@ -70,7 +70,7 @@ export function planSession(options: AppOptions): SessionPlan {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new OptionError(`--port needs 0-65535, got "${options.port}"`);
   const recordPath = options.record ? resolve(options.record) : null;
   if (recordPath) refuseToReplace("--record", recordPath, "recording", options.force);
-  const choice = choosePython(options.python, cwd, framework === "auto" ? guessFramework(target, cwd) : framework);
+  const choice = choosePython({ explicit: options.python, cwd, target, framework: framework === "auto" ? guessFramework(target, cwd) : framework });
   return {
     run: { target, cwd, python: choice.python, framework },
     settings,
@@ -86,6 +86,11 @@ export function refuseToReplace(option: string, path: string, kind: OutputKind, 
   if (force) return;
   const problem = whyNotReplace(path, kind);
   if (problem) throw new OptionError(`${option} ${problem}`);
+}
+
+/** For an app that failed to import a module: which interpreters here import it, and the --python to pass. */
+export function importHint(plan: SessionPlan, fatal: FatalMessage): string | null {
+  return fatal.stage === "import" ? hintForImportError(fatal.message, plan.run.python, plan.run.cwd) : null;
 }
 
 export interface SessionHooks {

@@ -7,7 +7,7 @@ import type { FatalMessage } from "../supervisor/shim-protocol";
 import { toReportJson } from "../report/json";
 import { printReport } from "./output";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../requests";
-import { Session, planSession, refuseToReplace, type AppOptions } from "../session";
+import { Session, importHint, planSession, refuseToReplace, type AppOptions } from "../session";
 import { sameFileProblem, writeFileAtomic } from "../record/output-file";
 import { escapeControl } from "../report/escape";
 import { sendRequests } from "./client";
@@ -41,9 +41,9 @@ function loadRequests(path: string | undefined): Array<{ method: string; path: s
 }
 
 /** Why the workers will not come up: the app failed to load, or is still loading after --boot-timeout. */
-function bootFailure(fatal: FatalMessage): string {
+function bootFailure(fatal: FatalMessage, hint: string | null): string {
   const what = fatal.stage === "import" ? "the app failed to load" : "the workers could not start";
-  return `${what}: ${fatal.message}${fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : ""}`;
+  return `${what}: ${fatal.message}${fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : ""}${hint ? `\n${hint}` : ""}`;
 }
 
 /** Resolves when the first `count` workers are ready; rejects with the first boot failure. */
@@ -110,7 +110,7 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new OptionError(`--concurrency needs a whole number ≥ 1, got "${options.concurrency}"`);
   let onFailure: (message: string) => void = () => undefined;
   const failure = new Promise<string>((resolveFailure) => (onFailure = resolveFailure));
-  const session = new Session(plan, shimDir, { bootFailed: (fatal) => onFailure(bootFailure(fatal)), bootStalled: onFailure, refused: onFailure });
+  const session = new Session(plan, shimDir, { bootFailed: (fatal) => onFailure(bootFailure(fatal, importHint(plan, fatal))), bootStalled: onFailure, refused: onFailure });
   process.stderr.write(`[balloon] ${escapeControl(`${plan.run.target} with ${plan.run.python} (${plan.pythonWhy})`)}, ${initial} worker(s)\n`);
   try {
     const port = await session.supervisor.start();

@@ -1,7 +1,7 @@
 // `balloon run`: serve the app until Ctrl-C, with a live per-route table on a terminal.
 import { escapeControl } from "../report/escape";
 import { formatRouteTable, formatSummary } from "../report/text";
-import { Session, planSession, type AppOptions } from "../session";
+import { Session, importHint, planSession, type AppOptions } from "../session";
 import { RunFailure } from "./failure";
 
 const LIVE_TABLE_EVERY_MS = 2000;
@@ -10,7 +10,14 @@ export async function runCommand(options: AppOptions, shimDir: string): Promise<
   const plan = planSession(options);
   let refusal: string | null = null;
   let stopFor: (why: string) => void = () => undefined;
+  let hinted = false;
   const session = new Session(plan, shimDir, {
+    bootFailed: (fatal) => {
+      const hint = hinted ? null : importHint(plan, fatal);
+      if (hint === null) return;
+      hinted = true; // the pool retries the boot: say it once
+      process.stderr.write(`[balloon] ${escapeControl(hint)}\n`);
+    },
     refused: (message) => {
       refusal = message;
       stopFor("settings refused");

@@ -32,6 +32,7 @@ export function describeExit(exitCode: number | null, signal: number | string | 
   if (exitCode === ExitCode.AppLoadError) return "exited: the app failed to load";
   if (exitCode === ExitCode.WorkerBootError) return "exited: the worker failed to boot";
   if (exitCode === ExitCode.SupervisorGone) return "exited: lost its connection to the supervisor";
+  if (exitCode === ExitCode.AppExit) return "exited: the app called sys.exit() during a request (see the log line naming it)";
   if (exitCode === 0) return "exited normally";
   return `exited with code ${exitCode ?? "?"}`;
 }

@@ -133,8 +133,9 @@ for (const preload of [false, true]) {
       { route: "/segv", cause: /killed by signal 11 \(SIGSEGV\)/, exitCode: null, signal: "SIGSEGV" },
       { route: "/selfkill", cause: /killed by signal 9 \(SIGKILL\) — out of memory\?/, exitCode: null, signal: "SIGKILL" },
       { route: "/escape", cause: /exited with code 1\b/, exitCode: 1, signal: null },
+      { route: "/sys-exit", cause: /the app called sys\.exit\(\) during a request/, exitCode: 6, signal: null, log: /the app called sys\.exit\(3\) during GET \/sys-exit/ },
     ];
-    for (const { route, cause, exitCode, signal } of deaths) {
+    for (const { route, cause, exitCode, signal, log } of deaths) {
       test(`worker dies mid-request (${route}): 502 naming the cause, replaced, crash recorded`, async () => {
         const victim = await pidNow();
         const res = await balloon.get(route);
@@ -152,6 +153,7 @@ for (const preload of [false, true]) {
         const line = balloon.requestLines().find((l) => l.pid === victim && l.path === route);
         assert.equal(line.outcome, "worker-died");
         assert.equal(line.status, 502);
+        if (log) await waitFor(() => log.test(balloon.stderr), { what: `${log} in stderr` });
       });
     }
 

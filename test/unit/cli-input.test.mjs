@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OptionError, checkStack, settingsFileOptions, toFramework, toSettings, toThresholds, withSettingsFile } from "../../out/test-build/options.js";
 import { RequestsFileError, expandRequests, parseRequestsFile } from "../../out/test-build/requests.js";
-import { choosePython } from "../../out/test-build/supervisor/python.js";
 import { baseRecommendation } from "./helpers/recommendations.mjs";
 
 test("toSettings: defaults and dynamic pool", () => {
@@ -44,26 +43,6 @@ test("parseRequestsFile: lines, repeats, comments, errors with file:line", () =>
     ["# nothing\n", /no requests in it/],
   ];
   for (const [text, message] of bad) assert.throws(() => parseRequestsFile(text, "req.txt"), (error) => error instanceof RequestsFileError && message.test(error.message), text);
-});
-
-test("choosePython: --python > VIRTUAL_ENV > ./.venv > python3 importing the framework > /usr/bin/python3", () => {
-  const probe = (files, importers = [], env = {}) => ({
-    exists: (path) => files.includes(path),
-    canImport: (python) => importers.includes(python),
-    env: { PATH: "/opt/py/bin:/usr/bin", ...env },
-  });
-  const cases = [
-    { explicit: "/x/python", probe: probe([]), want: "/x/python" },
-    { probe: probe(["/venv/bin/python", "/app/.venv/bin/python"], [], { VIRTUAL_ENV: "/venv" }), want: "/venv/bin/python" },
-    { probe: probe(["/app/.venv/bin/python", "/app/venv/bin/python"]), want: "/app/.venv/bin/python" },
-    { probe: probe(["/app/venv/bin/python"]), want: "/app/venv/bin/python" },
-    { framework: "flask", probe: probe(["/opt/py/bin/python3", "/usr/bin/python3"], ["/usr/bin/python3"]), want: "/usr/bin/python3" },
-    { framework: "wsgi", probe: probe(["/opt/py/bin/python3", "/usr/bin/python3"]), want: "/opt/py/bin/python3" },
-    { framework: "django", probe: probe(["/opt/py/bin/python3"]), want: "/usr/bin/python3" },
-  ];
-  for (const { explicit, framework = null, probe: p, want } of cases) {
-    assert.equal(choosePython(explicit, "/app", framework, p).python, want, JSON.stringify({ explicit, framework, want }));
-  }
 });
 
 test("toThresholds: NAME=VALUE overrides, each bad one named", () => {

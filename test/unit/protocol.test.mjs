@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Frame, ExitCode, ShimEnv } from "../../out/test-build/supervisor/shim-protocol.js";
+import { BODY_CHUNK_BYTES, Frame, ExitCode, ShimEnv } from "../../out/test-build/supervisor/shim-protocol.js";
+import { MAX_FRAME_BYTES } from "../../out/test-build/supervisor/wire.js";
 
 const python = readFileSync(new URL("../../profiler/shim/balloon_shim/protocol.py", import.meta.url), "utf8");
 
@@ -20,3 +21,16 @@ function pythonClass(name) {
 test("frame codes agree", () => assert.deepEqual(pythonClass("Frame"), { ...Frame }));
 test("exit codes agree", () => assert.deepEqual(pythonClass("ExitCode"), { ...ExitCode }));
 test("environment variable names agree", () => assert.deepEqual(pythonClass("ShimEnv"), { ...ShimEnv }));
+
+/** A module-level `NAME = 1024 * 1024` constant of protocol.py (products of integers only). */
+function pythonConstant(name) {
+  const line = new RegExp(`^${name} = ([\\d *]+)$`, "m").exec(python);
+  assert.ok(line, `${name} = <integer product> in protocol.py`);
+  return line[1].split("*").reduce((product, factor) => product * Number(factor.trim()), 1);
+}
+
+test("size limits agree", () => {
+  assert.equal(pythonConstant("BODY_CHUNK_BYTES"), BODY_CHUNK_BYTES);
+  assert.equal(pythonConstant("MAX_FRAME_BYTES"), MAX_FRAME_BYTES);
+  assert.ok(BODY_CHUNK_BYTES < MAX_FRAME_BYTES);
+});

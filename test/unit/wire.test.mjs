@@ -30,6 +30,8 @@ test("describeExit words", () => {
     [null, "SIGTERM", "killed by signal 15 (SIGTERM)"],
     [1, null, "exited with code 1"],
     [4, null, "exited: the app failed to load"],
+    [3, null, "exited: the worker failed to boot"],
+    [6, null, "exited: the app called sys.exit() during a request (see the log line naming it)"],
     [0, null, "exited normally"],
   ];
   for (const [code, signal, want] of cases) assert.equal(describeExit(code, signal), want);

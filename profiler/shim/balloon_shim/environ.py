@@ -1,5 +1,4 @@
 """PEP 3333 environ for one request, from a RequestHead (shim-protocol.ts) and its body."""
-import io
 import sys
 from urllib.parse import unquote_to_bytes
 
@@ -25,7 +24,8 @@ def base_environ(config):
     }
 
 
-def build_environ(base, head, body, errors):
+def build_environ(base, head, stream, size, errors):
+    """The environ of a request whose body (`size` bytes) is readable from `stream`."""
     environ = base.copy()
     path = head["path"]
     environ["REQUEST_METHOD"] = head["method"]
@@ -35,7 +35,7 @@ def build_environ(base, head, body, errors):
     environ["SERVER_PROTOCOL"] = head["protocol"]
     environ["REMOTE_ADDR"] = head["remoteAddr"]
     environ["REMOTE_PORT"] = str(head["remotePort"])
-    environ["wsgi.input"] = io.BytesIO(body)
+    environ["wsgi.input"] = stream
     environ["wsgi.errors"] = errors
     for name, value in head["headers"]:
         if "_" in name:
@@ -51,9 +51,9 @@ def build_environ(base, head, body, errors):
             environ[key] += "," + value  # RFC 9110: repeated fields join with a comma
         else:
             environ[key] = value
-    if body and "CONTENT_LENGTH" not in environ:
+    if size and "CONTENT_LENGTH" not in environ:
         # A chunked request reached us whole: frameworks (Django) size the read on this.
-        environ["CONTENT_LENGTH"] = str(len(body))
+        environ["CONTENT_LENGTH"] = str(size)
     return environ
 
 

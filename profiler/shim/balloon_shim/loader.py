@@ -13,10 +13,11 @@ class AppLoadError(Exception):
 
 
 class LoadedApp:
-    def __init__(self, app, framework, framework_version):
+    def __init__(self, app, framework, framework_version, module):
         self.app = app
         self.framework = framework
         self.framework_version = framework_version
+        self.module = module  # the module the app came from (a Django project: its settings)
 
 
 def load(config):
@@ -28,8 +29,10 @@ def load(config):
     project = os.path.join(cwd, target)
     if os.path.isfile(os.path.join(project, "manage.py")):
         app = _load_django_project(project)
+        module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
     else:
         app = _load_callable(target)
+        module = target.partition(":")[0]
     if not callable(app):
         raise AppLoadError("%s is a %s, not a WSGI callable" % (target, type(app).__name__))
     framework = detect_framework(app)
@@ -38,7 +41,7 @@ def load(config):
         # Resolvers need the framework's own object; a wrapped app falls back to plain WSGI.
         print("balloon: %s was configured as %s but looks like %s; using %s"
               % (target, wanted, framework, framework), file=sys.stderr)
-    return LoadedApp(app, framework, framework_version(framework))
+    return LoadedApp(app, framework, framework_version(framework), module)
 
 
 def _path_first(directory):

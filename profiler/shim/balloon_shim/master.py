@@ -14,10 +14,11 @@ import time
 import traceback
 
 from .app_processes import GRACE_SEC, AppProcesses, become_subreaper, lead_own_group
+from . import memory
 from .boot import app_info, connect, die_with_parent, hello, load_or_die
 from .protocol import ExitCode, Frame
 from .wire import FrameReader, encode_json_frame, send_json
-from .worker import run_worker
+from .worker import NO_PEAK_RESET_WARNING, run_worker
 
 # After Stop, children get SIGTERM and this long to exit before SIGKILL.
 _STOP_GRACE_SEC = 10.0
@@ -36,6 +37,8 @@ class Master:
     def run(self):
         become_subreaper()
         send_json(self._sock, Frame.MasterReady, hello("master", 0, self._info))
+        if self._config.get("accounting", True) and not memory.prepare():
+            self._log("warning", NO_PEAK_RESET_WARNING)  # once, for every worker it forks
         # SIGCHLD and SIGTERM only write their number to a pipe (signal handlers must not do
         # work); the loop below reaps. A Python-level handler is needed for the wakeup fd.
         # SIGTERM is our PDEATHSIG: the supervisor is gone, take everything down with us.
@@ -100,7 +103,7 @@ class Master:
             if loaded is None:
                 loaded = load_or_die(sock, self._config, worker_id)
                 info = app_info(self._config, loaded)
-            code = run_worker(sock, loaded, self._config, worker_id, info)
+            code = run_worker(sock, loaded, self._config, worker_id, info, warn=False)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:

@@ -13,6 +13,8 @@ and smaps_rollup rate-limited by the caller.
 import os
 import resource
 
+from .protocol import NO_CLEAR_REFS_ENV
+
 _PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 _fds = {}
 
@@ -38,13 +40,21 @@ os.register_at_fork(after_in_child=reopen)
 
 
 def prepare():
-    """Opens every file now, on one thread, before pool threads could race to open them."""
+    """Opens every file now, on one thread, before pool threads could race to open them.
+    Returns whether the high-water mark can be reset: /proc/self/clear_refs is not writable
+    under gVisor or WSL1 (or NO_CLEAR_REFS_ENV is set, to test that case)."""
     for name in ("statm", "status", "smaps_rollup"):
         try:
             _fd(name)
         except OSError:
             pass
-    _fd("clear_refs", os.O_WRONLY)
+    if os.environ.get(NO_CLEAR_REFS_ENV):
+        return False
+    try:
+        reset_peak()
+    except OSError:
+        return False
+    return True
 
 
 def reset_peak():
@@ -67,7 +77,7 @@ def _statm():
     return int(statm[:first]) * _PAGE_KIB, int(statm[first + 1:second]) * _PAGE_KIB
 
 
-def _maxrss():
+def maxrss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
@@ -83,11 +93,24 @@ def end_request(rss_before):
     `clean` says the mark is still at or below the RSS now: the next request needs no reset,
     since a mark below its starting RSS works exactly like one reset to it."""
     vmsize, rss = _statm()
-    maxrss = _maxrss()
-    if maxrss <= max(rss_before, rss):
-        return rss, max(rss_before, rss), vmsize, maxrss <= rss
+    high = maxrss()
+    if high <= max(rss_before, rss):
+        return rss, max(rss_before, rss), vmsize, high <= rss
     rss, peak, vmsize = read_status()
     return rss, peak, vmsize, False
+
+
+def end_unreset(rss_before, maxrss_before):
+    """(rss, peak, vmsize) after a request, where the mark cannot be reset (prepare() said so)."""
+    vmsize, rss = _statm()
+    return rss, peak_without_reset(rss_before, rss, maxrss_before, maxrss()), vmsize
+
+
+def peak_without_reset(rss_before, rss_after, maxrss_before, maxrss_after):
+    """Peak of a request from readings alone. ru_maxrss is then the lifetime high: if it rose
+    during the request, this request set a new high and that is its peak, exactly; if not,
+    all that is known is max(before, after), a balloon under an older high goes unseen."""
+    return maxrss_after if maxrss_after > maxrss_before else max(rss_before, rss_after)
 
 
 def _field(text, key):

@@ -30,6 +30,7 @@ class ExitCode:
     WorkerBootError = 3
     AppLoadError = 4
     SupervisorGone = 5
+    AppExit = 6
 
 
 class ShimEnv:
@@ -43,5 +44,14 @@ class ShimEnv:
 STACK_REEXEC_ENV = "BALLOON_STACK_REEXEC"
 
 
+# Ours alone: set, the worker behaves as where /proc/self/clear_refs cannot be written
+# (gVisor, WSL1), so the tests can reach the RSS-only accounting.
+NO_CLEAR_REFS_ENV = "BALLOON_SIMULATE_NO_CLEAR_REFS"
+
+
 # wire.ts MAX_FRAME_BYTES: bigger frames are a protocol error.
 MAX_FRAME_BYTES = 256 * 1024 * 1024
+
+# shim-protocol.ts BODY_CHUNK_BYTES: the largest Body frame payload a worker sends (the
+# measurement that chose it is there).
+BODY_CHUNK_BYTES = 1024 * 1024

@@ -1,17 +1,20 @@
 """Framing of the supervisor socket: u32 big-endian length of (type + payload), u8 type, payload.
 
-Same layout as profiler/supervisor/wire.ts. Writers build each frame as one bytes object and send it
-with one sendall: fewer syscalls, and frames from several threads never interleave as long
-as the caller holds its send lock.
+Same layout as profiler/supervisor/wire.ts. Small frames are built as one bytes object and
+sent with one sendall; a big body goes out as its frame header and a memoryview of the
+app's own bytes in one sendmsg, never joined into a copy. Frames from several threads never
+interleave as long as the caller holds its send lock.
 """
+import io
 import json
+import socket
 import struct
 
-from .protocol import MAX_FRAME_BYTES
+from .protocol import MAX_FRAME_BYTES, Frame
 
 _HEADER = struct.Struct(">IB")
 _LENGTH = struct.Struct(">I")
-_BODY_ID = struct.Struct(">I")
+_BODY_HEADER = struct.Struct(">IBI")  # length, Frame.Body, request id
 # Compact separators: smaller frames, and json.dumps is measurably faster with them.
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -25,17 +28,28 @@ def encode_json_frame(frame_type, message):
 
 
 def encode_head_frame(frame_type, head, body):
-    """"JSON head \\n body" frames (FullResponse). json never emits a raw newline."""
+    """"JSON head \\n body" frames (FullResponse, for small bodies). json never emits a raw newline."""
     head_bytes = _dumps(head).encode()
     return b"".join((_HEADER.pack(len(head_bytes) + 2 + len(body), frame_type), head_bytes, b"\n", body))
 
 
-def encode_body_frame(frame_type, request_id, chunk):
-    return b"".join((_HEADER.pack(len(chunk) + 5, frame_type), _BODY_ID.pack(request_id), chunk))
+def body_frame_header(request_id, size):
+    """Header of a Body frame carrying `size` bytes: send it with the bytes themselves (send_parts)."""
+    return _BODY_HEADER.pack(size + 5, Frame.Body, request_id)
 
 
-def send_frame(sock, frame_type, payload):
-    sock.sendall(encode_frame(frame_type, payload))
+def send_parts(sock, parts):
+    """sendall of several buffers (bytes, or 1-D byte memoryviews) in one sendmsg, without
+    joining them. A blocking stream socket sends short only when a signal lands mid-way:
+    then the rest goes with sendall, part by part."""
+    sent = sock.sendmsg(parts)
+    for part in parts:
+        size = len(part)
+        if sent >= size:
+            sent -= size
+            continue
+        sock.sendall(memoryview(part)[sent:])
+        sent = 0
 
 
 def send_json(sock, frame_type, message):
@@ -51,47 +65,66 @@ def split_head(payload):
 
 
 class FrameReader:
-    """Reads whole frames from a stream socket into one reusable buffer (recv_into).
+    """Reads frames from a stream socket into one reusable 64 KiB buffer (recv_into).
 
-    read() blocks until a frame is complete; for select loops, call fill() once when the
-    socket is readable and then pop() until it returns None.
+    A frame that cannot fit in it (a big request body) is a head frame: its head goes through
+    the small buffer, its body straight into a BytesIO over bytes(n), through getbuffer().
+    bytes(n) is calloc'd (a big one is fresh mmapped pages, resident only once written), so
+    the body is received once, never copied, and wsgi.input.read() hands out that very
+    bytes object. `before_body(size)` runs just before that buffer exists: the worker reads
+    the request's "RSS before" there, so the body is charged to its request.
+
+    read() blocks and returns (type, payload, None) for a frame that fit, or
+    (type, head bytes, BytesIO of the body) for a big one; None at the end of the stream.
+    Select loops (the master, small frames only) call fill() when readable, then pop() until None.
     """
 
-    _INITIAL = 64 * 1024
+    _SIZE = 64 * 1024
 
-    def __init__(self, sock):
+    def __init__(self, sock, before_body=None):
         self._sock = sock
-        self._buf = bytearray(self._INITIAL)
+        self._before_body = before_body
+        self._buf = bytearray(self._SIZE)
         self._view = memoryview(self._buf)
         self._start = 0  # first unread byte
         self._end = 0  # end of received data
         self.eof = False
 
-    def pop(self):
-        """Returns (type, payload bytes) of the next complete frame, or None."""
-        available = self._end - self._start
-        if available < 5:
+    def _length(self):
+        """Length field of the frame at _start, or None before its 4 bytes are in."""
+        if self._end - self._start < 4:
             return None
-        start = self._start
-        length = _LENGTH.unpack_from(self._buf, start)[0]
+        length = _LENGTH.unpack_from(self._buf, self._start)[0]
         if length < 1 or length > MAX_FRAME_BYTES:
             raise ValueError("bad frame length %d" % length)
-        if available < 4 + length:
+        return length
+
+    def pop(self):
+        """(type, payload bytes, None) of the next complete frame in the buffer, or None."""
+        length = self._length()
+        if length is None or self._end - self._start < 4 + length:
             return None
-        frame_type = self._buf[start + 4]
-        payload = bytes(self._view[start + 5:start + 4 + length])
-        start += 4 + length
-        if start == self._end:
+        start = self._start
+        frame = (self._buf[start + 4], bytes(self._view[start + 5:start + 4 + length]), None)
+        self._consume(start + 4 + length)
+        return frame
+
+    def _consume(self, upto):
+        if upto == self._end:
             self._start = self._end = 0
-            if len(self._buf) > self._INITIAL:
-                self._shrink()
         else:
-            self._start = start
-        return frame_type, payload
+            self._start = upto
 
     def fill(self):
         """One recv_into; returns False at end of stream."""
-        self._make_room()
+        if self._start > 0 and self._SIZE - self._end < self._SIZE // 4:
+            # Little room left behind a partial frame: move it to the front (at most 64 KiB;
+            # bytes() first, the source overlaps the destination).
+            unread = self._end - self._start
+            self._buf[:unread] = bytes(self._view[self._start:self._end])
+            self._start, self._end = 0, unread
+        if self._end == self._SIZE:
+            raise ValueError("a frame over %d bytes needs read(), not fill()" % self._SIZE)
         received = self._sock.recv_into(self._view[self._end:])
         if received == 0:
             self.eof = True
@@ -105,34 +138,39 @@ class FrameReader:
             frame = self.pop()
             if frame is not None:
                 return frame
+            length = self._length()
+            if length is not None and 4 + length > self._SIZE:
+                return self._read_big(length)
             if not self.fill():
                 return None
 
-    def _make_room(self):
-        # Room for at least the rest of the current frame (or 64 KiB), moving the unread
-        # bytes to the front or growing the buffer for a big frame (a large request body).
-        needed = self._INITIAL
-        unread = self._end - self._start
-        if unread >= 4:
-            length = _LENGTH.unpack_from(self._buf, self._start)[0]
-            if length < 1 or length > MAX_FRAME_BYTES:
-                raise ValueError("bad frame length %d" % length)
-            needed = max(needed, 4 + length)
-        if len(self._buf) - self._end >= min(needed - unread, self._INITIAL):
-            return
-        if len(self._buf) < needed:
-            grown = bytearray(max(needed, 2 * len(self._buf)))
-            grown[:unread] = self._view[self._start:self._end]
-            self._view.release()
-            self._buf = grown
-            self._view = memoryview(grown)
-        else:
-            # bytes() first: the source overlaps the destination.
-            self._buf[:unread] = bytes(self._view[self._start:self._end])
-        self._start, self._end = 0, unread
-
-    def _shrink(self):
-        # A big request body grew the buffer; do not keep it inflated (we are the app's RSS).
-        self._view.release()
-        self._buf = bytearray(self._INITIAL)
-        self._view = memoryview(self._buf)
+    def _read_big(self, length):
+        start = self._start
+        newline = self._buf.find(b"\n", start + 5, self._end)
+        while newline < 0:
+            if self._end - start >= self._SIZE:
+                raise ValueError("frame of %d bytes has no head in its first %d bytes" % (length, self._SIZE))
+            if not self.fill():
+                return None
+            start = self._start  # fill() may have moved the frame to the front
+            newline = self._buf.find(b"\n", start + 5, self._end)
+        frame_type = self._buf[start + 4]
+        head = bytes(self._view[start + 5:newline])
+        size = start + 4 + length - (newline + 1)
+        if self._before_body is not None:
+            self._before_body(size)
+        body = io.BytesIO(bytes(size))
+        target = body.getbuffer()
+        try:
+            got = self._end - (newline + 1)  # < size: the frame is bigger than the buffer
+            target[:got] = self._view[newline + 1:self._end]
+            self._start = self._end = 0
+            while got < size:
+                received = self._sock.recv_into(target[got:], size - got, socket.MSG_WAITALL)
+                if received == 0:
+                    self.eof = True
+                    return None
+                got += received
+        finally:
+            target.release()
+        return frame_type, head, body

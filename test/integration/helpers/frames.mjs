@@ -18,6 +18,13 @@ function readConstObject(name) {
   const body = source.match(new RegExp(`export const ${name} = \\{([\\s\\S]*?)\\} as const`))[1];
   return Object.fromEntries([...body.matchAll(/^\s*(\w+): (0x[0-9a-fA-F]+|\d+),/gm)].map((m) => [m[1], Number(m[2])]));
 }
+/** A top-level `export const NAME = 1024 * 1024;` of shim-protocol.ts. */
+function readConstNumber(name) {
+  const source = readFileSync(path.join(repoRoot, "profiler/supervisor/shim-protocol.ts"), "utf8");
+  const [, product] = source.match(new RegExp(`export const ${name} = ([\\d *]+);`));
+  return product.split("*").reduce((total, factor) => total * Number(factor), 1);
+}
+export const BODY_CHUNK_BYTES = readConstNumber("BODY_CHUNK_BYTES");
 export const Frame = readConstObject("Frame");
 export const ExitCode = readConstObject("ExitCode");
 const frameNames = Object.fromEntries(Object.entries(Frame).map(([k, v]) => [v, k]));
@@ -61,13 +68,22 @@ export class Connection {
     this.frames = [];
     this.waiters = [];
     this.ended = false;
-    let pending = Buffer.alloc(0);
+    // Linear in the bytes received: chunks are joined once, when a frame is complete.
+    let pending = [];
+    let pendingBytes = 0;
     socket.on("data", (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
-        const length = pending.readUInt32BE(0);
-        this.frames.push(new ReceivedFrame(pending[4], Buffer.from(pending.subarray(5, 4 + length))));
-        pending = pending.subarray(4 + length);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      for (;;) {
+        if (pendingBytes < 5) break;
+        if (pending[0].length < 5) pending = [Buffer.concat(pending, pendingBytes)];
+        const length = pending[0].readUInt32BE(0);
+        if (pendingBytes < 4 + length) break;
+        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+        this.frames.push(new ReceivedFrame(all[4], Buffer.from(all.subarray(5, 4 + length))));
+        const rest = all.subarray(4 + length);
+        pending = rest.length > 0 ? [rest] : [];
+        pendingBytes = rest.length;
       }
       this.wake();
     });
@@ -112,14 +128,13 @@ export class Connection {
     }
     const start = first.json();
     const chunks = [];
-    let bodyFrames = 0;
     for (;;) {
       const frame = await this.nextOf(id, [Frame.Body, Frame.ResponseEnd]);
       if (frame.type === Frame.ResponseEnd) {
-        return { streamed: true, status: start.status, headers: start.headers, body: Buffer.concat(chunks), stats: frame.json().stats, bodyFrames };
+        const chunkSizes = chunks.map((chunk) => chunk.length);
+        return { streamed: true, status: start.status, headers: start.headers, body: Buffer.concat(chunks), stats: frame.json().stats, bodyFrames: chunks.length, chunkSizes };
       }
       chunks.push(frame.bodyChunk().chunk);
-      bodyFrames++;
     }
   }
   /** Next frame of one of these types that belongs to request `id`, in arrival order. */
@@ -223,4 +238,18 @@ export function spawnShim(mode, supervisor, config, { workerId = 1, env = {} } =
   child.stdout.resume();
   child.exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   return child;
+}
+
+/** Starts a worker and returns its connection and Hello. */
+export async function startWorker(supervisor, configOverrides = {}, options = {}) {
+  const child = spawnShim("worker", supervisor, shimConfig(configOverrides), options);
+  const conn = await supervisor.nextConnection();
+  const hello = (await conn.next(Frame.Hello)).json();
+  return { child, conn, hello };
+}
+
+/** Sends Stop; resolves with the worker's {code, signal}. */
+export async function stopWorker({ child, conn }) {
+  conn.send(Frame.Stop, { reason: "shutdown" });
+  return child.exited;
 }

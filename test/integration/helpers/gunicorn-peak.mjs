@@ -59,10 +59,11 @@ function freePort() {
   });
 }
 
-function send(port, { method = "GET", path }) {
+function send(port, { method = "GET", path, body }) {
   return new Promise((resolve, reject) => {
+    const headers = { Connection: "close", ...(body ? { "Content-Length": String(body.length) } : {}) };
     const req = http.request(
-      { host: "127.0.0.1", port, method, path, headers: { Connection: "close" }, agent: false },
+      { host: "127.0.0.1", port, method, path, headers, agent: false },
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
@@ -72,7 +73,7 @@ function send(port, { method = "GET", path }) {
     );
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${path}: timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -81,7 +82,7 @@ function send(port, { method = "GET", path }) {
  * @param {object} o
  * @param {string} o.appDir working directory (for Django: the project dir, target `mysite.wsgi:application`)
  * @param {string} o.target WSGI target, e.g. `app:app`
- * @param {{method?: string, path: string}[]} o.requests measured requests, in order
+ * @param {{method?: string, path: string, body?: Buffer}[]} o.requests measured requests, in order
  * @param {{method?: string, path: string}[]} [o.warmup] unmeasured requests sent first; the first one
  *   also waits for the worker to have imported the app (default: one request to a 404 path)
  * @param {number} [o.stackKiB] if set, `ulimit -s` for gunicorn (thread stack size)

@@ -40,7 +40,6 @@ export class HttpSink implements ResponseSink {
     private readonly log: (level: "error", message: string) => void,
   ) {
     res.on("close", () => this.onClose());
-    res.on("drain", () => this.wake());
   }
 
   get clientGone(): boolean {
@@ -77,8 +76,13 @@ export class HttpSink implements ResponseSink {
   }
 
   whenWritable(callback: () => void): void {
-    if (this.gone || this.res.destroyed || !this.res.writableNeedDrain) callback();
-    else this.waiters.push(callback);
+    if (this.gone || this.res.destroyed || !this.res.writableNeedDrain) {
+      callback();
+      return;
+    }
+    // Listened for only when a write filled the socket: most responses never need it.
+    if (this.waiters.length === 0) this.res.once("drain", () => this.wake());
+    this.waiters.push(callback);
   }
 
   /** Writes the status and the app's headers, minus hop-by-hop ones; false (after a 502) when HTTP cannot carry them. */

@@ -2,7 +2,8 @@
 // at several connection counts and wrk thread counts.
 //
 // Peers: gunicorn sync (2 workers), Balloon (2 workers, accounting on), Balloon (2 workers,
-// --no-accounting), all on /usr/bin/python3 (the same interpreter). For each load (connections
+// --no-accounting), all on /usr/bin/python3 (the same interpreter); and a bare node:http hello
+// server, the floor of a Node front's CPU per request. For each load (connections
 // × wrk threads), each round starts every peer in turn (A, B, C, A, B, C, ...: the machine is
 // noisy, interleaving spreads the noise over all of them), waits until it answers, warms up
 // with wrk, measures with wrk, and stops it. The median round per peer is reported with the
@@ -83,6 +84,13 @@ const PEERS = [
     command: () => [process.execPath, balloonArgs(["--no-accounting"])],
     stopSignal: "SIGINT",
   },
+  {
+    // Not a peer to beat: the floor a Node front pays per request, for the ratio of Balloon's.
+    id: "node-hello",
+    label: "bare node:http hello (no workers)",
+    command: () => [process.execPath, [join(appDir, "node-hello.mjs")]],
+    stopSignal: "SIGTERM",
+  },
 ].map((peer) => ({ ...peer, cwd: appDir }));
 
 const selected = process.env.BENCH_PEERS ? process.env.BENCH_PEERS.split(",").map((s) => s.trim()) : PEERS.map((p) => p.id);
@@ -147,10 +155,13 @@ function summarize(samples, load) {
     };
   }
   const rps = (id) => summary[id]?.rps ?? Number.NaN;
+  const front = (id) => summary[id]?.cpuUsPerRequest.front ?? Number.NaN;
   const ratios = {
     balloonOnVsGunicorn: rps("balloon") / rps("gunicorn"),
     balloonOffVsGunicorn: rps("balloon-noacct") / rps("gunicorn"),
     accountingCostPercent: (1 - rps("balloon") / rps("balloon-noacct")) * 100,
+    /** The supervisor's CPU per request against a bare node:http hello server's. */
+    frontVsBareNode: front("balloon") / front("node-hello"),
   };
   return { ...load, summary, ratios };
 }
@@ -167,7 +178,7 @@ function printLoad({ connections, threads, summary, ratios }) {
   }
   process.stdout.write(`\nmedian of ${ROUNDS} round(s), wrk -t${threads} -c${connections} -d${DURATION}s, hello route\n${table(rows)}\n`);
   process.stdout.write(`Balloon / gunicorn: ${fmt(ratios.balloonOnVsGunicorn, 2)} (accounting on), ${fmt(ratios.balloonOffVsGunicorn, 2)} (--no-accounting); ` +
-    `accounting cost ${fmt(ratios.accountingCostPercent, 1)} %\n`);
+    `accounting cost ${fmt(ratios.accountingCostPercent, 1)} %; supervisor CPU per request ${fmt(ratios.frontVsBareNode, 2)}x a bare node:http server's\n`);
 }
 
 async function main() {

@@ -417,7 +417,8 @@ export class Supervisor implements WorkerEvents {
     const t = this.now();
     for (const worker of this.workers.all()) {
       const sample = byPid.get(worker.pid);
-      if (!sample) continue;
+      // 0: the process is gone or a zombie (its exit is on its way), not a worker that shrank.
+      if (!sample || sample.rssKiB === 0) continue;
       worker.rssKiB = sample.rssKiB;
       this.options.record({ type: "sample", t, worker: worker.id, pid: worker.pid, rssKiB: sample.rssKiB, cpu: sample.cpu });
       this.act({ type: "rss", worker: worker.id, rssKiB: sample.rssKiB });
@@ -434,6 +435,9 @@ export class Supervisor implements WorkerEvents {
     const httpClosed = this.http.close();
     await waitUntil(() => !this.arbiter.anyInflight, graceSec * 1000);
     for (const worker of this.workers.all()) worker.stop("shutdown");
+    // An idle worker leaves on its Stop within milliseconds; the master's own stop would
+    // SIGTERM it meanwhile and record a clean exit as "killed by signal 15".
+    await waitUntil(() => this.workers.size === 0, 2000);
     this.launcher.stopMaster();
     await waitUntil(() => this.workers.size === 0 && this.launcher.ownProcesses.length === 0, 3000);
     for (const worker of this.workers.all()) killPid(worker.pid);

@@ -3,25 +3,15 @@
 // feeds it what its sockets and processes do; the what-if replay feeds it a recording on a
 // virtual clock. One policy, two drivers: a replay cannot disagree with the supervisor
 // about what a setting does.
+import type { Settings } from "../record/model";
 import type { ExitReason } from "./shim-protocol";
 import { BootBackoff, decidePool, recycleReason, requestLimit } from "./pool";
 import { planBudget, type BudgetWorker } from "./budget";
 
-export interface ArbiterSettings {
-  /** Fixed pool size; null for a dynamic pool (minSpare / maxSpare / maxWorkers). */
-  workers: number | null;
-  minSpare: number | null;
-  maxSpare: number | null;
-  maxWorkers: number;
-  threads: number;
-  maxRequests: number;
-  maxRequestsJitter: number;
-  reloadOnRssMiB: number;
-  memoryBudgetMiB: number;
-  timeoutSec: number;
-  /** Requests waiting for a worker before 503. */
-  queueSize: number;
-}
+/** The settings the policy acts on: those of a run (record/model.ts), whoever drives it. */
+export type ArbiterSettings = Pick<Settings,
+  "workers" | "minSpare" | "maxSpare" | "maxWorkers" | "threads" | "maxRequests" | "maxRequestsJitter" |
+  "reloadOnRssMiB" | "memoryBudgetMiB" | "timeoutSec" | "queueSize">;
 
 /**
  * Request bodies held by waiting requests, all together, before new ones get 503. The

@@ -13,9 +13,21 @@ export interface Importing {
   since: number;
 }
 
+/** What is importing the app now, as the supervisor sees it. */
+export interface ImportFacts {
+  /** The --preload master's pid while it imports, else null. */
+  preloadMaster: number | null;
+  /** Workers forked and not ready yet. */
+  starting: Array<{ id: number; pid: number }>;
+  readyWorkers: number;
+}
+
 export class BootWatch {
   private startedAt = 0;
   private everReady = false;
+  private masterStartedAt = 0;
+  /** When each worker was forked (its import starts then), by worker id. */
+  private readonly forkedAt = new Map<number, number>();
   private readonly reported = new Set<string>();
   /** Past the limit at the last look, longest importing first: what 503s name while no worker is ready. */
   private late: Importing[] = [];
@@ -26,14 +38,37 @@ export class BootWatch {
     this.startedAt = now;
   }
 
+  masterStarted(now: number): void {
+    this.masterStartedAt = now;
+  }
+
+  forked(workerId: number, now: number): void {
+    this.forkedAt.set(workerId, now);
+  }
+
+  /** The processes past the limit not reported yet, in words, and what requests are told meanwhile. */
+  check(now: number, facts: ImportFacts): { stalls: string[]; unavailable: string | null } {
+    const importing: Importing[] = [];
+    if (facts.preloadMaster !== null) {
+      importing.push({ key: "master", what: `the master (pid ${facts.preloadMaster}) is still importing it (--preload)`, since: this.masterStartedAt });
+    }
+    for (const { id, pid } of facts.starting) {
+      const since = this.forkedAt.get(id);
+      if (since !== undefined) importing.push({ key: `worker ${id}`, what: `worker ${id} (pid ${pid}) is still importing it`, since });
+    }
+    const stalls = this.overdue(now, importing, facts.readyWorkers).map((stall) => this.words(stall, now));
+    return { stalls, unavailable: this.unavailable(now, facts.readyWorkers) };
+  }
+
   /** A worker is ready: nothing holds requests up any more. */
   ready(): void {
     this.everReady = true;
     this.late = [];
   }
 
-  /** The process `key` is gone; one started in its place may be reported again. */
+  /** The process `key` ("master", "worker N") is gone; one started in its place may be reported again. */
   gone(key: string): void {
+    if (key.startsWith("worker ")) this.forkedAt.delete(Number(key.slice("worker ".length)));
     this.late = this.late.filter((process) => process.key !== key);
     this.reported.delete(key);
   }

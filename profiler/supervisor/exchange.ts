@@ -100,3 +100,13 @@ export function requestLine(
     error,
   };
 }
+
+/** Recorded as the route of requests too malformed to have a method or path. */
+export const MALFORMED_ROUTE = "<malformed>";
+
+export function malformedRequest(status: number, now: number): RecordedExchange {
+  return {
+    head: { id: 0, method: "", path: "", query: "", protocol: "", headers: [], remoteAddr: "", remotePort: 0 },
+    body: null, sink: { bytesSent: 0 }, arrivedAt: now, startedAt: now, status,
+  };
+}

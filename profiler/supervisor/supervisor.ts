@@ -3,9 +3,9 @@
 // decides: dispatch, queue, recycle, spawn, kill, reject.
 import type { Socket } from "node:net";
 import { Arbiter, type ArbiterAction, type ArbiterEvent } from "./arbiter";
-import { BootWatch, type Importing } from "./boot-watch";
+import { BootWatch } from "./boot-watch";
 import { describeExit, signalName } from "./exitcause";
-import { NO_WORKER, requestLine, type Exchange, type RecordedExchange } from "./exchange";
+import { MALFORMED_ROUTE, NO_WORKER, malformedRequest, requestLine, type Exchange } from "./exchange";
 import { HttpFront } from "./http";
 import { Launcher, shimConfig } from "./launcher";
 import type { RecordLine, RequestOutcome, RunInfo, Settings, WorkerEventName, WorkerLine } from "../record/model";
@@ -59,9 +59,6 @@ export class Supervisor implements WorkerEvents {
   private appRecorded = false;
   private shuttingDown = false;
   private masterReady = false;
-  private masterStartedAt = 0;
-  /** When each worker was forked (the app's import starts then), by worker id. */
-  private readonly forkedAt = new Map<number, number>();
   private readonly bootWatch: BootWatch;
   private tick: NodeJS.Timeout | null = null;
   port = 0;
@@ -79,7 +76,7 @@ export class Supervisor implements WorkerEvents {
         const worker = this.workers.get(workerId);
         if (!worker || worker.pid !== 0) return;
         worker.pid = pid;
-        this.forkedAt.set(workerId, this.now());
+        this.bootWatch.forked(workerId, this.now());
         this.recordWorker("forked", worker);
       },
       workerExit: (pid, exitCode, signal) => this.onWorkerExit(pid, exitCode, signal),
@@ -245,7 +242,7 @@ export class Supervisor implements WorkerEvents {
   }
 
   private startMaster(): void {
-    this.masterStartedAt = this.now();
+    this.bootWatch.masterStarted(this.now());
     this.launcher.startMaster();
   }
 
@@ -306,7 +303,6 @@ export class Supervisor implements WorkerEvents {
     this.exitCauses.delete(id);
     if (!worker) return;
     this.workers.remove(worker);
-    this.forkedAt.delete(worker.id);
     this.bootWatch.gone(`worker ${worker.id}`);
     worker.socket?.destroy();
     const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
@@ -378,25 +374,16 @@ export class Supervisor implements WorkerEvents {
   /** Names each process still importing past --boot-timeout (boot-watch.ts); requests get 503 meanwhile. */
   private checkBootTimeout(): void {
     if (this.shuttingDown) return;
-    const now = this.now();
-    const importing: Importing[] = [];
-    if (this.options.settings.preload && !this.masterReady && this.launcher.masterAlive) {
-      importing.push({ key: "master", what: `the master (pid ${this.launcher.masterPid}) is still importing it (--preload)`, since: this.masterStartedAt });
-    }
-    for (const worker of this.workers.all()) {
-      const since = this.forkedAt.get(worker.id);
-      if (since !== undefined && this.arbiter.phaseOf(worker.id) === "starting") {
-        importing.push({ key: `worker ${worker.id}`, what: `worker ${worker.id} (pid ${worker.pid}) is still importing it`, since });
-      }
-    }
-    const ready = this.arbiter.readyCount();
-    for (const stall of this.bootWatch.overdue(now, importing, ready)) {
-      const words = this.bootWatch.words(stall, now);
+    const { stalls, unavailable } = this.bootWatch.check(this.now(), {
+      preloadMaster: this.options.settings.preload && !this.masterReady && this.launcher.masterAlive ? this.launcher.masterPid : null,
+      starting: this.workers.all().filter((w) => w.pid > 0 && this.arbiter.phaseOf(w.id) === "starting").map((w) => ({ id: w.id, pid: w.pid })),
+      readyWorkers: this.arbiter.readyCount(),
+    });
+    for (const words of stalls) {
       // A CLI that stops on it says it itself; otherwise it is logged and the run goes on.
       if (this.options.bootStalled) this.options.bootStalled(words);
       else this.options.log("boot", { level: "error", message: `${words}; requests get 503 until a worker is ready` });
     }
-    const unavailable = this.bootWatch.unavailable(now, ready);
     if (unavailable) this.act({ type: "unavailable", message: unavailable });
   }
 
@@ -457,16 +444,6 @@ export class Supervisor implements WorkerEvents {
     for (const worker of this.workers.all()) killPid(worker.pid);
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
   }
-}
-
-/** Recorded as the route of requests too malformed to have a method or path. */
-const MALFORMED_ROUTE = "<malformed>";
-
-function malformedRequest(status: number, now: number): RecordedExchange {
-  return {
-    head: { id: 0, method: "", path: "", query: "", protocol: "", headers: [], remoteAddr: "", remotePort: 0 },
-    body: null, sink: { bytesSent: 0 }, arrivedAt: now, startedAt: now, status,
-  };
 }
 
 function killPid(pid: number): void {

@@ -7,7 +7,7 @@ import type {
   AdaptiveSummary, AppLine, RecordLine, Report, RequestLine, RouteReport, RouteVerdict, Settings, StartLine, Thresholds,
 } from "../record/model";
 import { REPORT_VERSION } from "../record/model";
-import { RouteAccumulator, SAMPLE_CAPACITY, type RouteEvidence } from "./evidence";
+import { RouteAccumulator, SAMPLE_CAPACITY, failed, type RouteEvidence } from "./evidence";
 import { effectiveThresholds, resolveLimits, roundedLimits } from "./limits";
 import { median, round1 } from "./stats";
 import { LEAK_HORIZON_REQUESTS, decideVerdicts, flagsOf } from "./verdicts";
@@ -69,7 +69,7 @@ export class Analyzer {
         break;
       case "request": {
         this.requestCount += 1;
-        if (line.outcome !== "ok") this.errorCount += 1;
+        if (failed(line)) this.errorCount += 1;
         if (this.adaptive) this.adaptive.extraCalls += 1;
         this.concurrencySeen = Math.max(this.concurrencySeen, line.inFlight ?? line.concurrent ?? 1);
         this.routeOf(line.method, this.templateOf(line)).add(line, workerKey(line.worker, line.pid), this.adaptive !== null);

@@ -30,6 +30,12 @@ export interface RouteEvidence {
   soloCalls: number;
   peakMedianMiB: number;
   peakMaxMiB: number;
+  /**
+   * What came and went in each solo call (its peak less what it kept), MiB, a sample of at most
+   * SAMPLE_CAPACITY: of repeat calls, and of first calls that kept under FIRST_CALL_GAVE_BACK_KIB
+   * (a first call that keeps more is an inflation's step, an import, a cache fill).
+   */
+  transientPeaksMiB: number[];
   retainedMedianMiB: number;
   /** Median over workers of the retained memory of the route's first call there (when it ran alone). */
   firstRetainedMedianMiB: number;
@@ -125,6 +131,18 @@ function stepConsistency(steps: readonly number[]): number {
   return near / steps.length;
 }
 
+/**
+ * A request that failed: the supervisor or the worker did not answer it as the app meant (an
+ * app error, a dead or timed-out worker, a rejected request...), or the app answered 5xx itself
+ * (Django turns an exception into a 500 page, and the client saw an error all the same).
+ */
+export function failed(line: RequestLine): boolean {
+  return line.outcome !== "ok" || line.status >= 500;
+}
+
+/** A first call that kept less than this gave its peak back: allocator noise is ±0.3 MiB, the smallest inflation bar 4 MiB. */
+const FIRST_CALL_GAVE_BACK_KIB = 1024;
+
 export class RouteAccumulator {
   requests = 0;
   errors = 0;
@@ -141,6 +159,7 @@ export class RouteAccumulator {
   private readonly repeatRetained = new Reservoir(SAMPLE_CAPACITY, 19);
   private readonly repeatPeaks = new Reservoir(SAMPLE_CAPACITY, 23);
   private peakMaxKiB = Number.NEGATIVE_INFINITY;
+  private readonly transientPeaks = new Reservoir(SAMPLE_CAPACITY, 37);
   private readonly sharedFirstRetained = new Reservoir(SAMPLE_CAPACITY, 29);
   private repeatRetainedSumKiB = 0;
   private readonly live = new Map<string, WorkerSeries>();
@@ -159,7 +178,7 @@ export class RouteAccumulator {
   add(call: RequestLine, workerKey: string, extra: boolean): void {
     this.cached = null;
     this.requests += 1;
-    if (call.outcome !== "ok") this.errors += 1;
+    if (failed(call)) this.errors += 1;
     if (extra) this.extra += 1;
     // The latest handler seen: a reload may have moved the function.
     if (call.handler !== null) this.handler = call.handler;
@@ -189,10 +208,12 @@ export class RouteAccumulator {
     if (isFirst) {
       this.firstRetained.add(after - before);
       this.firstPeaks.add(peak);
+      if (after - before < FIRST_CALL_GAVE_BACK_KIB) this.transientPeaks.add(peak - Math.max(0, after - before));
       return;
     }
     this.repeatRetained.add(after - before);
     this.repeatPeaks.add(peak);
+    this.transientPeaks.add(peak - Math.max(0, after - before));
     this.repeatRetainedSumKiB += after - before;
     series.addRepeat(before, after);
   }
@@ -236,6 +257,7 @@ export class RouteAccumulator {
       soloCalls: this.soloCalls,
       peakMedianMiB: toMiB(allPeaks),
       peakMaxMiB: this.soloCalls > 0 ? kibToMiB(this.peakMaxKiB) : Number.NaN,
+      transientPeaksMiB: this.transientPeaks.sample().map(kibToMiB),
       retainedMedianMiB: toMiB([...firsts, ...repeats]),
       firstRetainedMedianMiB: toMiB(firsts),
       firstWorkers: this.firstRetained.count,
@@ -257,7 +279,7 @@ export class RouteAccumulator {
       durationMaxMs: this.durationMaxMs,
       waitMedianMs: median(this.waits.sample()),
       waitP99Ms: percentile(this.waits.sample(), 0.99),
-      exact: [this.durations, this.firstRetained, this.firstPeaks, this.repeatRetained, this.repeatPeaks, this.sharedFirstRetained].every((sample) => sample.exact),
+      exact: [this.durations, this.transientPeaks, this.firstRetained, this.firstPeaks, this.repeatRetained, this.repeatPeaks, this.sharedFirstRetained].every((sample) => sample.exact),
     };
   }
 }

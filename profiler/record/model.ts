@@ -165,8 +165,11 @@ export interface BalloonFigures {
   /** Median and max over the solo calls of peak above the RSS before the call. */
   peakMedianMiB: number;
   peakMaxMiB: number;
-  /** Median retained over the same calls: a balloon gives most of its peak back. */
-  retainedMedianMiB: number;
+  /** Median retained over the same calls: a balloon gives most of its peak back (absent when only some calls balloon). */
+  retainedMedianMiB?: number;
+  /** Only some calls balloon (a route of mixed sizes): how many, and the median peak of those. */
+  bigCalls?: number;
+  bigPeakMedianMiB?: number;
   calls: number;
   limitMiB: number;
 }
@@ -226,7 +229,7 @@ export interface RouteReport {
   method: string;
   handler: HandlerInfo | null;
   requests: number;
-  /** Requests that did not end "ok" (app error, worker died, timeout). */
+  /** Requests that did not end "ok" (app error, worker died, timeout, rejected) or that the app answered with 5xx. */
   errors: number;
   /** Peak above the pre-request RSS. */
   peakMiB: { median: number; max: number };

@@ -33,6 +33,7 @@ function reportOf(lines) {
 }
 
 let hiddenFirsts = 0;
+let mixedUnseen = 0;
 
 const isUndecided = (route) => (route.verdicts ?? []).some((verdict) => verdict.flag === "undecided");
 
@@ -83,11 +84,16 @@ async function runScenario(seed, cls, trace = false) {
     // An inflation shows only on a worker's first call: when no worker ran it alone (threads),
     // its step is in shared figures only, and the right answer is "undecided", not a guess.
     const hidden = route.behaviour.truth.includes("inflates") && app.firstCalls(index).every((call) => !call.solo);
-    const flags = FLAG_ORDER.filter((f) => route.behaviour.truth.includes(f) && !(hidden && f === "inflates"));
+    // A route of mixed sizes shows its balloon only through big calls that ran alone: with none,
+    // it looked like an ok route; with one, "balloon" and "undecided" (more calls asked) are both
+    // honest answers.
+    const bigSeen = route.behaviour.cls === "mixed balloon" ? app.bigSoloRepeats(index) : Infinity;
+    mixedUnseen += Number(bigSeen === 0);
+    const flags = FLAG_ORDER.filter((f) => route.behaviour.truth.includes(f) && !(hidden && f === "inflates") && !(bigSeen === 0 && f === "balloon"));
     if (hidden) flags.push("undecided");
     hiddenFirsts += Number(hidden);
-    const want = flags.length > 0 ? flags.join("+") : "ok";
     const got = found ? verdictSet(found) : "missing";
+    const want = bigSeen === 1 && got === "undecided" ? "undecided" : flags.length > 0 ? flags.join("+") : "ok";
     const why = () => ({ seed, behaviour: route.behaviour, workers: app.workers.length, threads: app.threads, found });
     return { cls: route.behaviour.cls, want, got, extra, target: route === app.routes[0], why };
   });
@@ -129,6 +135,7 @@ const targets = results.filter((r) => r.target);
 out.push("");
 out.push(`right: ${((100 * right) / results.length).toFixed(2)}% (${right} of ${results.length}); ok series flagged: ${okFlagged}; left undecided: ${undecided}`);
 out.push(`inflations whose first call ran alone in no worker (want "undecided" for the step): ${hiddenFirsts}`);
+out.push(`mixed balloons none of whose big calls ran alone (want "ok": nothing to see): ${mixedUnseen}`);
 if (adaptive) {
   const extras = targets.map((r) => r.extra);
   out.push(`adaptive calls per scenario: mean ${(extras.reduce((a, b) => a + b, 0) / extras.length).toFixed(1)}, max ${Math.max(...extras)} (budget ${adaptive.DEFAULT_MAX_EXTRA})`);

@@ -242,3 +242,28 @@ test("a single call never decides: a balloon needs a second, an ok route three",
     assert.deepEqual(routeOf(analyze(new Simulation({ 1: 30 }).repeat(1, "/r", 3, { peak: 0.1 }).lines), "/r").verdicts, []);
   });
 });
+
+test("a route of mixed sizes balloons on its big calls, though its median is small", () => {
+  // graphite-web's /render: a 10-day render beside 1-hour ones on one route template.
+  const big = new Set([2, 5, 8]);
+  const report = analyze(series((i) => (big.has(i) ? { peak: 229, retained: 0 } : { peak: 2.6, retained: 0 }), { calls: 12 }).lines);
+  const route = routeOf(report, "/r");
+  assert.deepEqual(route.flags, ["balloon"]);
+  assert.match(route.reasons[0], /^3 of 12 solo calls peak over the balloon threshold 8\.0 MiB and give it back: 229\.0 MiB .* the route's median peak is 2\.6 MiB/);
+  assert.equal(route.verdicts[0].atStakeMiB, 229);
+  const one = analyze(series((i) => (i === 4 ? { peak: 229, retained: 0 } : { peak: 2.6, retained: 0 }), { calls: 12 }).lines);
+  assert.deepEqual(routeOf(one, "/r").flags, [], "one big call is not a balloon yet");
+  assert.match(undecidedOf(routeOf(one, "/r"))?.reason ?? "", /one call peaked 229\.0 MiB over the balloon threshold and gave it back: 6 more calls/);
+  // An inflation's first call peaks at the step it keeps: not a big call that gave memory back.
+  const inflation = analyze(series((i) => (i === 0 ? { peak: 60, retained: 40 } : { peak: 0.3, retained: 0 }), { calls: 12, workers: 2 }).lines);
+  assert.deepEqual(routeOf(inflation, "/r").flags, ["inflates"]);
+});
+
+test("a 5xx the app answered itself counts as an error", () => {
+  const sim = new Simulation({ 1: 30 });
+  sim.call(1, "/r", { peak: 0.3 });
+  sim.lines.at(-1).status = 500;
+  sim.call(1, "/r", { peak: 0.3 });
+  const report = analyze(sim.lines);
+  assert.deepEqual([report.totals.errors, routeOf(report, "/r").errors], [1, 1]);
+});

@@ -30,6 +30,8 @@ export interface SupervisorOptions {
   bootStalled?(message: string): void;
   now?: () => number;
   random?: () => number;
+  /** Sees every event the arbiter is fed, with its clock reading and the actions it returned (tests: live and replay agree). */
+  traceArbiter?(event: ArbiterEvent, at: number, actions: readonly ArbiterAction[]): void;
   readProcesses?: ProcessReader;
   sampleIntervalMs?: number;
 }
@@ -61,13 +63,15 @@ export class Supervisor implements WorkerEvents {
   private masterReady = false;
   private readonly bootWatch: BootWatch;
   private tick: NodeJS.Timeout | null = null;
+  /** Monotonic ms of the event the arbiter is handling (its clock). */
+  private eventAt = 0;
   port = 0;
 
   constructor(private readonly options: SupervisorOptions) {
     const { settings, run } = options;
     this.now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    this.arbiter = new Arbiter(settings, { now: () => performance.now(), random });
+    this.arbiter = new Arbiter(settings, { now: () => this.eventAt, random });
     this.bootWatch = new BootWatch(settings.bootTimeoutSec);
     this.launcher = new Launcher({ python: run.python, shimDir: options.shimDir, config: shimConfig(run, settings) }, {
       workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
@@ -130,7 +134,11 @@ export class Supervisor implements WorkerEvents {
   // ---- the arbiter's decisions, carried out ----
 
   private act(event: ArbiterEvent): void {
-    for (const action of this.arbiter.handle(event)) this.apply(action);
+    // One clock reading per event: the arbiter decides on it, a trace replays it.
+    this.eventAt = performance.now();
+    const actions = this.arbiter.handle(event);
+    this.options.traceArbiter?.(event, this.eventAt, actions);
+    for (const action of actions) this.apply(action);
   }
 
   private apply(action: ArbiterAction): void {

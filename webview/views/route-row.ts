@@ -1,0 +1,122 @@
+// One route's row of the table, updated in place: reports come every 2 s while the app runs, and a
+// row (or a handler link) rebuilt between a mouse press and its release would swallow the click.
+import { formatCount, formatMiB, handlerLabel } from "../format";
+import type { RouteReport, RouteVerdict } from "../model";
+import { ROUTE_COLUMNS, routeKey } from "../routes";
+import { el, replaceChildren } from "./dom";
+import type { ViewContext } from "./view";
+
+/** The figures' cells, in ROUTE_COLUMNS order up to the flags. */
+const FIGURES: readonly ((route: RouteReport) => string)[] = [
+  (r) => r.route,
+  (r) => r.method,
+  (r) => formatCount(r.requests),
+  (r) => formatMiB(r.peakMiB.median),
+  (r) => formatMiB(r.peakMiB.max),
+  (r) => formatMiB(r.retainedMiB.first),
+  (r) => formatMiB(r.retainedMiB.perRequest),
+];
+
+export class RouteRow {
+  readonly element: HTMLTableRowElement;
+  private readonly figures: HTMLTableCellElement[];
+  private readonly flags = el("td", { class: "flags" });
+  private readonly handler = el("td");
+  private route: RouteReport | null = null;
+  private detail: HTMLTableRowElement | null = null;
+  /** What the flags, handler and title show now (null: nothing yet). */
+  private shown: Record<"flags" | "handler" | "paths", string | null> = { flags: null, handler: null, paths: null };
+
+  constructor(route: RouteReport, private readonly context: ViewContext) {
+    const key = routeKey(route);
+    const toggle = () => context.dispatch({ type: "ui/toggleRoute", key });
+    this.figures = FIGURES.map((_, index) => el("td", { class: index === 0 ? "route-name" : index === 1 ? "" : "num" }));
+    this.element = el(
+      "tr",
+      {
+        class: "route-row",
+        attrs: { "data-route": key, tabindex: "0" },
+        on: {
+          click: toggle,
+          keydown: (event) => {
+            if (event.target !== this.element || (event.key !== "Enter" && event.key !== " ")) return;
+            event.preventDefault();
+            toggle();
+          },
+        },
+      },
+      ...this.figures,
+      this.flags,
+      this.handler,
+    );
+  }
+
+  /** The row, and its detail row when expanded. */
+  update(route: RouteReport, expanded: boolean): HTMLTableRowElement[] {
+    const changed = route !== this.route;
+    this.route = route;
+    if (changed) this.fill(route);
+    this.element.classList.toggle("flagged", route.flags.length > 0);
+    this.element.setAttribute("aria-expanded", String(expanded));
+    if (!expanded) this.detail = null;
+    else if (changed || !this.detail) this.detail = detailRow(route);
+    return this.detail ? [this.element, this.detail] : [this.element];
+  }
+
+  private fill(route: RouteReport): void {
+    FIGURES.forEach((figure, index) => {
+      const text = figure(route);
+      if (this.figures[index].textContent !== text) this.figures[index].textContent = text;
+    });
+    const paths = route.samplePaths.join("\n");
+    if (paths !== this.shown.paths) this.figures[0].title = this.shown.paths = paths;
+    const flags = route.verdicts.map((verdict) => `${verdict.flag}\u0000${verdict.reason}`).join("\u0001");
+    if (flags !== this.shown.flags) {
+      this.shown.flags = flags;
+      replaceChildren(this.flags, ...route.verdicts.map(flagBadge));
+    }
+    const handler = route.handler ? `${route.handler.qualname}\u0000${route.handler.file}\u0000${route.handler.line}` : "";
+    if (handler !== this.shown.handler) {
+      this.shown.handler = handler;
+      this.handler.className = route.handler ? "" : "muted";
+      replaceChildren(this.handler, route.handler ? this.handlerLink(route.handler) : "—");
+    }
+  }
+
+  private handlerLink(handler: NonNullable<RouteReport["handler"]>): HTMLElement {
+    const open = (event: Event) => {
+      // The link goes to the code; the row around it opens on a click elsewhere.
+      event.stopPropagation();
+      this.context.send({ type: "openHandler", file: handler.file, line: handler.line });
+    };
+    return el("button", { class: "link handler", title: `${handler.qualname} — ${handler.file}:${handler.line}`, on: { click: open } }, handlerLabel(handler.file, handler.line));
+  }
+}
+
+export function flagBadge(verdict: RouteVerdict): HTMLElement {
+  return el("span", { class: `flag flag-${verdict.flag}`, title: verdict.reason }, verdict.flag);
+}
+
+/** The opened row: each verdict with its MiB at stake and reason, then the route's other figures. */
+function detailRow(route: RouteReport): HTMLTableRowElement {
+  const verdicts = route.verdicts.map((verdict) =>
+    el("li", {}, flagBadge(verdict), verdict.flag === "undecided" ? null : el("span", { class: "stake" }, `${formatMiB(verdict.atStakeMiB)} at stake`), el("span", {}, verdict.reason)),
+  );
+  const latency = route.durationMs;
+  const facts = [
+    route.handler ? `Handler ${route.handler.qualname} (${route.handler.file}:${route.handler.line})` : "",
+    `Time in the worker: median ${latency.median.toFixed(0)} ms${latency.p99 === undefined ? "" : `, p99 ${latency.p99.toFixed(0)} ms`}, max ${latency.max.toFixed(0)} ms`,
+    route.errors > 0 ? `${formatCount(route.errors)} requests did not end ok` : "",
+    route.shared > 0 ? `${formatCount(route.shared)} calls overlapped another in their worker and are left out of the verdicts` : "",
+  ].filter((fact) => fact !== "");
+  return el(
+    "tr",
+    { class: "route-detail" },
+    el(
+      "td",
+      { attrs: { colspan: String(ROUTE_COLUMNS.length + 1) } },
+      verdicts.length > 0 ? el("ul", { class: "verdicts" }, ...verdicts) : el("p", { class: "muted" }, "No flag: nothing this route did stood out."),
+      el("p", { class: "muted" }, facts.join(" · ")),
+    ),
+  );
+}

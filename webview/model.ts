@@ -9,7 +9,6 @@ type Payload<T extends ToWebview["type"], K extends string> = Extract<ToWebview,
 export type Report = Payload<"report", "report">;
 export type RouteReport = Report["routes"][number];
 export type RouteVerdict = RouteReport["verdicts"][number];
-export type VerdictFlag = RouteVerdict["flag"];
 export type Handler = NonNullable<RouteReport["handler"]>;
 
 export type Recommendation = Payload<"recommendation", "recommendation">;

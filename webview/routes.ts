@@ -27,11 +27,6 @@ const severity = (route: RouteReport): [number, number] => {
 export const ROUTE_COLUMNS = [
   { id: "route", title: "Route", firstDirection: "asc", numeric: false, compare: byText((r) => r.route), tooltip: "Route template" },
   { id: "method", title: "Method", firstDirection: "asc", numeric: false, compare: byText((r) => r.method), tooltip: "HTTP method" },
-  { id: "requests", title: "Requests", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.requests), tooltip: "Requests served" },
-  { id: "peakMedian", title: "Peak med.", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.peakMiB.median), tooltip: "Median peak above the RSS before the request" },
-  { id: "peakMax", title: "Peak max", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.peakMiB.max), tooltip: "Largest peak above the RSS before the request" },
-  { id: "retainedFirst", title: "Kept 1st", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.retainedMiB.first), tooltip: "RSS kept after a worker's first call of the route" },
-  { id: "retainedPerCall", title: "Kept/call", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.retainedMiB.perRequest), tooltip: "Median RSS kept by each repeat call" },
   {
     id: "flags",
     title: "Flags",
@@ -44,6 +39,11 @@ export const ROUTE_COLUMNS = [
     },
     tooltip: "What the evidence supports, primary first (hover a flag for its reason)",
   },
+  { id: "requests", title: "Requests", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.requests), tooltip: "Requests served" },
+  { id: "peakMedian", title: "Peak med.", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.peakMiB.median), tooltip: "Median peak above the RSS before the request" },
+  { id: "peakMax", title: "Peak max", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.peakMiB.max), tooltip: "Largest peak above the RSS before the request" },
+  { id: "retainedFirst", title: "Kept 1st", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.retainedMiB.first), tooltip: "RSS kept after a worker's first call of the route" },
+  { id: "retainedPerCall", title: "Kept/call", firstDirection: "desc", numeric: true, compare: byNumber((r) => r.retainedMiB.perRequest), tooltip: "Median RSS kept by each repeat call" },
 ] as const satisfies readonly RouteColumn[];
 
 export type SortColumn = (typeof ROUTE_COLUMNS)[number]["id"];

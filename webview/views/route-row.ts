@@ -1,26 +1,27 @@
 // One route's row of the table, updated in place: reports come every 2 s while the app runs, and a
 // row (or a handler link) rebuilt between a mouse press and its release would swallow the click.
 import { formatCount, formatMiB, handlerLabel } from "../format";
-import type { RouteReport, RouteVerdict } from "../model";
-import { ROUTE_COLUMNS, routeKey } from "../routes";
+import type { Handler, RouteReport, RouteVerdict } from "../model";
+import { ROUTE_COLUMNS, routeKey, type SortColumn } from "../routes";
 import { el, replaceChildren } from "./dom";
 import type { ViewContext } from "./view";
 
-/** The figures' cells, in ROUTE_COLUMNS order up to the flags. */
-const FIGURES: readonly ((route: RouteReport) => string)[] = [
-  (r) => r.route,
-  (r) => r.method,
-  (r) => formatCount(r.requests),
-  (r) => formatMiB(r.peakMiB.median),
-  (r) => formatMiB(r.peakMiB.max),
-  (r) => formatMiB(r.retainedMiB.first),
-  (r) => formatMiB(r.retainedMiB.perRequest),
-];
+/** The text of each column but the flags (badges). */
+const TEXT: Record<Exclude<SortColumn, "flags">, (route: RouteReport) => string> = {
+  route: (r) => r.route,
+  method: (r) => r.method,
+  requests: (r) => formatCount(r.requests),
+  peakMedian: (r) => formatMiB(r.peakMiB.median),
+  peakMax: (r) => formatMiB(r.peakMiB.max),
+  retainedFirst: (r) => formatMiB(r.retainedMiB.first),
+  retainedPerCall: (r) => formatMiB(r.retainedMiB.perRequest),
+};
+const TEXT_COLUMNS = ROUTE_COLUMNS.filter((column) => column.id !== "flags");
 
 export class RouteRow {
   readonly element: HTMLTableRowElement;
-  private readonly figures: HTMLTableCellElement[];
-  private readonly flags = el("td", { class: "flags" });
+  private readonly texts: HTMLTableCellElement[];
+  private readonly flags = el("td", { class: "flags col-flags" });
   private readonly handler = el("td");
   private route: RouteReport | null = null;
   private detail: HTMLTableRowElement | null = null;
@@ -30,7 +31,8 @@ export class RouteRow {
   constructor(route: RouteReport, private readonly context: ViewContext) {
     const key = routeKey(route);
     const toggle = () => context.dispatch({ type: "ui/toggleRoute", key });
-    this.figures = FIGURES.map((_, index) => el("td", { class: index === 0 ? "route-name" : index === 1 ? "" : "num" }));
+    this.texts = TEXT_COLUMNS.map((column) => el("td", { class: `col-${column.id}${column.numeric ? " num" : ""}${column.id === "route" ? " route-name" : ""}` }));
+    const cells = ROUTE_COLUMNS.map((column) => (column.id === "flags" ? this.flags : this.texts[TEXT_COLUMNS.indexOf(column)]));
     this.element = el(
       "tr",
       {
@@ -45,8 +47,7 @@ export class RouteRow {
           },
         },
       },
-      ...this.figures,
-      this.flags,
+      ...cells,
       this.handler,
     );
   }
@@ -59,17 +60,17 @@ export class RouteRow {
     this.element.classList.toggle("flagged", route.flags.length > 0);
     this.element.setAttribute("aria-expanded", String(expanded));
     if (!expanded) this.detail = null;
-    else if (changed || !this.detail) this.detail = detailRow(route);
+    else if (changed || !this.detail) this.detail = detailRow(route, route.handler && this.handlerLink(route.handler));
     return this.detail ? [this.element, this.detail] : [this.element];
   }
 
   private fill(route: RouteReport): void {
-    FIGURES.forEach((figure, index) => {
-      const text = figure(route);
-      if (this.figures[index].textContent !== text) this.figures[index].textContent = text;
+    TEXT_COLUMNS.forEach((column, index) => {
+      const text = TEXT[column.id](route);
+      if (this.texts[index].textContent !== text) this.texts[index].textContent = text;
     });
     const paths = route.samplePaths.join("\n");
-    if (paths !== this.shown.paths) this.figures[0].title = this.shown.paths = paths;
+    if (paths !== this.shown.paths) this.texts[TEXT_COLUMNS.findIndex((column) => column.id === "route")].title = this.shown.paths = paths;
     const flags = route.verdicts.map((verdict) => `${verdict.flag}\u0000${verdict.reason}`).join("\u0001");
     if (flags !== this.shown.flags) {
       this.shown.flags = flags;
@@ -83,7 +84,7 @@ export class RouteRow {
     }
   }
 
-  private handlerLink(handler: NonNullable<RouteReport["handler"]>): HTMLElement {
+  private handlerLink(handler: Handler): HTMLElement {
     const open = (event: Event) => {
       // The link goes to the code; the row around it opens on a click elsewhere.
       event.stopPropagation();
@@ -97,14 +98,13 @@ export function flagBadge(verdict: RouteVerdict): HTMLElement {
   return el("span", { class: `flag flag-${verdict.flag}`, title: verdict.reason }, verdict.flag);
 }
 
-/** The opened row: each verdict with its MiB at stake and reason, then the route's other figures. */
-function detailRow(route: RouteReport): HTMLTableRowElement {
+/** The opened row: each verdict with its MiB at stake and reason, the handler (a narrow panel scrolls its column away), the route's other figures. */
+function detailRow(route: RouteReport, handlerLink: HTMLElement | null): HTMLTableRowElement {
   const verdicts = route.verdicts.map((verdict) =>
     el("li", {}, flagBadge(verdict), verdict.flag === "undecided" ? null : el("span", { class: "stake" }, `${formatMiB(verdict.atStakeMiB)} at stake`), el("span", {}, verdict.reason)),
   );
   const latency = route.durationMs;
   const facts = [
-    route.handler ? `Handler ${route.handler.qualname} (${route.handler.file}:${route.handler.line})` : "",
     `Time in the worker: median ${latency.median.toFixed(0)} ms${latency.p99 === undefined ? "" : `, p99 ${latency.p99.toFixed(0)} ms`}, max ${latency.max.toFixed(0)} ms`,
     route.errors > 0 ? `${formatCount(route.errors)} requests did not end ok` : "",
     route.shared > 0 ? `${formatCount(route.shared)} calls overlapped another in their worker and are left out of the verdicts` : "",
@@ -116,6 +116,7 @@ function detailRow(route: RouteReport): HTMLTableRowElement {
       "td",
       { attrs: { colspan: String(ROUTE_COLUMNS.length + 1) } },
       verdicts.length > 0 ? el("ul", { class: "verdicts" }, ...verdicts) : el("p", { class: "muted" }, "No flag: nothing this route did stood out."),
+      route.handler && el("p", {}, `Handler ${route.handler.qualname} at `, handlerLink),
       el("p", { class: "muted" }, facts.join(" · ")),
     ),
   );

@@ -18,7 +18,7 @@ export function routesView(context: ViewContext): View {
   const filter = dropdown(FILTERS, (value) => context.dispatch({ type: "ui/filterRoutes", filter: value }), "route-filter");
   const summary = el("span", { class: "muted" });
   const sortButtons = ROUTE_COLUMNS.map((column) => el("button", { class: "sort", title: column.tooltip, on: { click: () => context.dispatch({ type: "ui/sortBy", column: column.id }) } }));
-  const headers = ROUTE_COLUMNS.map((column, index) => el("th", { class: column.numeric ? "num" : "", attrs: { "data-column": column.id } }, sortButtons[index]));
+  const headers = ROUTE_COLUMNS.map((column, index) => el("th", { class: `col-${column.id}${column.numeric ? " num" : ""}`, attrs: { "data-column": column.id } }, sortButtons[index]));
   const body = el("tbody");
   const table = el("table", { class: "routes" }, el("thead", {}, el("tr", {}, ...headers, el("th", {}, "Handler"))), body);
   const empty = el("p", { class: "empty" }, "No routes yet: send requests to the app and they show here with their memory figures.");

@@ -1,4 +1,5 @@
-// Bundles the profiler CLI with esbuild and copies the Python shim next to it.
+// Bundles the profiler CLI with esbuild and copies the Python shim next to it; bundles the
+// webview panel (script and style, every library inside: the page loads nothing else).
 import { build } from "esbuild";
 import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -8,6 +9,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
+
+/** webview/html.ts imports the page template as text (whoever bundles it needs this loader). */
+const textLoaders = { ".html": "text" };
 
 await build({
   entryPoints: { cli: join(root, "profiler/cli.ts") },
@@ -22,4 +26,36 @@ await build({
 cpSync(join(root, "profiler/shim"), join(dist, "shim"), {
   recursive: true,
   filter: (src) => !src.includes("__pycache__"),
+});
+
+/**
+ * FAST (under the UI toolkit) probes :focus-visible support by appending an inline <style> to the
+ * page at load: the panel's CSP blocks it (a violation on every load, and a fallback to :focus).
+ * Every Chromium that VS Code ships supports :focus-visible, so the probe's answer is fixed here.
+ */
+const focusVisibleWithoutProbe = {
+  name: "focus-visible-without-probe",
+  setup(builder) {
+    builder.onLoad({ filter: /fast-foundation[\\/]dist[\\/]esm[\\/]utilities[\\/]style[\\/]focus\.js$/ }, () => ({
+      contents: 'export const focusVisible = "focus-visible";',
+      loader: "js",
+    }));
+  },
+};
+
+// The webview: one classic script (the CSP admits it by nonce) and one stylesheet. Chrome 124 is
+// the oldest VS Code that engines.vscode allows (1.91, Electron 29).
+await build({
+  entryPoints: { main: join(root, "webview/main.ts"), style: join(root, "webview/style.css") },
+  outdir: join(dist, "webview"),
+  bundle: true,
+  platform: "browser",
+  target: "chrome124",
+  format: "iife",
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "external",
+  loader: textLoaders,
+  plugins: [focusVisibleWithoutProbe],
+  logLevel: "warning",
 });

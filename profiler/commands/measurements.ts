@@ -92,12 +92,12 @@ function uwsgiNotes(label: string, summary: UwsgiLogSummary, warn: (text: string
     return [];
   }
   const notes = [
-    `${label}: a uWSGI log (--memory-report): only each request's RSS after is logged, so its RSS before is its worker's previous RSS after ` +
+    `${label}: a uWSGI${summary.version ? ` ${summary.version}` : ""} log (--memory-report): only each request's RSS after is logged, so its RSS before is its worker's previous RSS after ` +
       `and its peak the larger of the two: inflations and leaks show, balloons that give their memory back cannot ` +
       `(${summary.measured} of ${summary.requests} requests have figures; a worker's first request has none)`,
   ];
   if (summary.threadedWorkers > 0) {
-    notes.push(`${label}: ${summary.threadedWorkers} workers ran threads (uWSGI cores): its log cannot tell which requests overlapped, so their figures count as shared and are left out of the verdicts`);
+    notes.push(`${label}: ${summary.threadedWorkers} worker processes ran threads (uWSGI cores): its log cannot tell which requests overlapped, so their figures count as shared and are left out of the verdicts`);
   }
   return notes;
 }

@@ -46,31 +46,30 @@ export class SourceMerger {
 
   input(label: string): InputSink {
     const ids = new Map<number, number>();
-    const merger = this;
     const input: InputSink = {
       label,
       host: null,
-      add(line: RecordLine): void {
+      add: (line) => {
         if (line.type === "start" && line.recorder) input.host = line.recorder.host;
-        // Worker 0 is nobody's process (the supervisor answering alone): it stays 0.
-        if (!merger.several || !hasWorker(line) || line.worker === 0) {
-          merger.sink.add(line);
-          return;
-        }
-        let id = ids.get(line.worker);
-        if (id === undefined) {
-          id = merger.nextWorker++;
-          ids.set(line.worker, id);
-          merger.origin.set(id, input);
-        }
-        merger.sink.add({ ...line, worker: id });
+        this.sink.add(this.several ? this.renumbered(line, ids, input) : line);
       },
-      warn(text: string): void {
-        merger.sink.warn(merger.several ? `${label}: ${text}` : text);
-      },
+      warn: (text) => this.sink.warn(this.several ? `${label}: ${text}` : text),
     };
     this.inputs.push(input);
     return input;
+  }
+
+  /** The line with its input's worker id (`ids`: that input's own to merged) replaced. */
+  private renumbered(line: RecordLine, ids: Map<number, number>, input: InputSink): RecordLine {
+    // Worker 0 is nobody's process (the supervisor answering alone): it stays 0.
+    if (!hasWorker(line) || line.worker === 0) return line;
+    let id = ids.get(line.worker);
+    if (id === undefined) {
+      id = this.nextWorker++;
+      ids.set(line.worker, id);
+      this.origin.set(id, input);
+    }
+    return { ...line, worker: id };
   }
 
   /**

@@ -108,7 +108,7 @@ export interface UwsgiLogSummary {
   host: string | null;
   /** "2.0.21-debian", from the "*** Starting uWSGI" line; "" when the log began later. */
   version: string;
-  /** Workers that ran more than one request at a time (cores > 1): their requests are shared. */
+  /** Worker processes that ran more than one request at a time (cores > 1): their requests are shared. */
   threadedWorkers: number;
 }
 
@@ -117,6 +117,8 @@ export class UwsgiLogConverter {
   private readonly byPid = new Map<number, WorkerState>();
   /** The current process of each uWSGI worker number. */
   private readonly byWorker = new Map<number, WorkerState>();
+  /** Threads per uWSGI worker number: a respawn line does not repeat them. */
+  private readonly cores = new Map<number, number>();
   private started = false;
   private host: string | null = null;
   private cwd = "";
@@ -183,8 +185,8 @@ export class UwsgiLogConverter {
   }
 
   private spawned(worker: number, pid: number, cores: number): WorkerState {
-    const known = this.byWorker.get(worker);
-    const state: WorkerState = { worker, pid, cores: cores || known?.cores || 0, seq: 0, lastRssKiB: null, timedOut: false };
+    if (cores > 0) this.cores.set(worker, cores);
+    const state: WorkerState = { worker, pid, cores: this.cores.get(worker) ?? 0, seq: 0, lastRssKiB: null, timedOut: false };
     this.byPid.set(pid, state);
     this.byWorker.set(worker, state);
     if (this.started) this.emit({ type: "worker", t: this.lastT, event: "forked", worker, pid });

@@ -148,8 +148,8 @@ function exitCell(worker: WorkerReport): string {
 
 export function formatWorkerTable(report: Report, opts: TextOptions = {}): string {
   const color = opts.color ?? false;
-  // Read from several hosts or files: which one each worker ran on.
-  const hosts = report.workers.some((worker) => worker.host !== undefined);
+  // Read from several hosts (or files of Balloon's own runs): which one each worker ran on.
+  const hosts = new Set(report.workers.map((worker) => worker.host)).size > 1;
   const wideHead = ["Worker", ...(hosts ? ["Host"] : []), "PID", "Reqs", "RSS start MiB", "RSS max MiB", "RSS end MiB", "Exit"];
   const rows = report.workers.map((worker) => [
     String(worker.id),

@@ -9,6 +9,7 @@
 // With --record-to, the recorder (gunicorn-recorder.ts) adds its hooks and post_request records first.
 import type { Recommendation } from "../model";
 import { RECORDER_BODY, recorderHeader } from "./gunicorn-recorder";
+import { RECORDER_ROUTES } from "./gunicorn-routes";
 import {
   appSettingsComment,
   comment,
@@ -87,7 +88,7 @@ function recorderHooks(recordTo: string, limit: string[]): string[] {
         "    if _recorder is not None:",
         "        _recorder.end(req, environ, resp)",
       ];
-  return [...recorderHeader(recordTo), "", "", ...RECORDER_BODY.split("\n"), "", "", ...post];
+  return [...recorderHeader(recordTo), "", "", ...RECORDER_ROUTES.split("\n"), "", "", ...RECORDER_BODY.split("\n"), "", "", ...post];
 }
 
 export function exportGunicorn(recommendation: Recommendation, options: ExportOptions): ExportedFile {

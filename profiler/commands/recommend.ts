@@ -108,7 +108,8 @@ export async function recommendCommand(inputs: string[], options: RecommendOptio
         app: options.app ?? wsgiTarget(report),
         appDir: report.app.cwd,
         bind: options.bind ?? "127.0.0.1:8000",
-        python: options.python ?? report.app.python,
+        // A uWSGI log names no interpreter.
+        python: options.python ?? (report.app.python || "python3"),
         ...(options.recordTo === undefined ? {} : { recordTo: options.recordTo }),
       }).text;
     } catch (error) {

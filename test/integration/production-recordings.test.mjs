@@ -171,21 +171,21 @@ describe("the recorder never breaks a request", () => {
     exporters = await loadExporters();
   });
 
-  /** The faults fixture under gunicorn with the recorder writing to `recordTo`; `edit` changes the file's text. */
-  async function serveFaults(recordTo, edit = (text) => text) {
+  /** An app (the faults fixture) under gunicorn, one worker, the recorder writing to `recordTo`; `edit` changes the file's text. */
+  async function serve(recordTo, { appDir = faultsDir, probePath = "/ok", edit = (text) => text } = {}) {
     const dir = scratchDir();
     const port = await freePort();
     const recommendation = baseRecommendation({ workers: 1, maxRequests: 0, reloadOnRssMiB: 0, stackKiB: 0 });
-    const file = exporters.EXPORTERS.gunicorn(recommendation, { ...EXPORT_OPTIONS, appDir: faultsDir, python, bind: `127.0.0.1:${port}`, recordTo });
+    const file = exporters.EXPORTERS.gunicorn(recommendation, { ...EXPORT_OPTIONS, appDir, python, bind: `127.0.0.1:${port}`, recordTo });
     const config = path.join(dir, "gunicorn.conf.py");
     writeFileSync(config, edit(file.text));
-    return startServer({ label: "gunicorn", command: python, args: ["-m", "gunicorn", "-c", config], cwd: dir, port, probePath: "/ok" });
+    return startServer({ label: "gunicorn", command: python, args: ["-m", "gunicorn", "-c", config], cwd: dir, port, probePath });
   }
 
   test("the app raising is recorded as app-error; at the cap a stop line ends the file and requests go on", async () => {
     const recordTo = path.join(scratchDir(), "capped");
     const capBytes = 16 * 1024;
-    const server = await serveFaults(recordTo, (text) => text.replace(/^RECORD_MAX_BYTES = .*$/m, `RECORD_MAX_BYTES = ${capBytes}`));
+    const server = await serve(recordTo, { edit: (text) => text.replace(/^RECORD_MAX_BYTES = .*$/m, `RECORD_MAX_BYTES = ${capBytes}`) });
     assert.equal((await server.get("/raise")).status, 500);
     for (let i = 0; i < 80; i++) assert.equal((await server.get("/ok")).status, 200);
     await server.stop("SIGTERM");
@@ -205,10 +205,28 @@ describe("the recorder never breaks a request", () => {
   test("a directory it cannot write: the worker says so once and serves unrecorded", async () => {
     const blocker = path.join(scratchDir(), "a-file");
     writeFileSync(blocker, "");
-    const server = await serveFaults(path.join(blocker, "recorded"));
+    const server = await serve(path.join(blocker, "recorded"));
     for (let i = 0; i < 5; i++) assert.equal((await server.get("/ok")).status, 200);
     await server.stop("SIGTERM");
     assert.equal(server.output.match(/balloon recorder: cannot record in/g)?.length, 1, server.output);
+  });
+
+  test("where clear_refs cannot be written: a balloon shows when it sets a new high, and the report says what it misses", async () => {
+    const recordTo = path.join(scratchDir(), "no-reset");
+    const wsgiApp = FIXTURE_APPS.find((a) => a.name === "wsgi_app");
+    // As under gVisor or WSL1: the file cannot be opened for writing.
+    const edit = (text) => text.replace('os.open("/proc/self/clear_refs"', 'os.open("/proc/self/no-clear_refs"');
+    const server = await serve(recordTo, { appDir: wsgiApp.dir, probePath: "/hello", edit });
+    for (let i = 0; i < 4; i++) assert.equal((await server.get("/balloon/small")).status, 200);
+    await server.stop("SIGTERM");
+    const lines = readRecord(recordingFiles(recordTo)[0]);
+    assert.equal(lines[0].recorder.peakReset, false);
+    const peaks = lines.filter((l) => l.path === "/balloon/small").map((l) => (l.peakKiB - l.rssBeforeKiB) / 1024);
+    // The first call set the worker's high (48 MiB seen); a later one that peaks a page higher is
+    // seen again (measured: 48.0, 48.0, 0.0), one that stays under that high reads as 0.
+    assert.ok(peaks[0] > 40 && peaks.every((p) => p > 40 || p < 2) && peaks.some((p) => p < 2), `peaks ${peaks.map((p) => p.toFixed(1))} MiB`);
+    const report = await reportJson([recordTo]);
+    assert.ok(report.approximations.some((a) => /clear_refs was not writable .*a peak shows only when it set a new high/.test(a)), report.approximations.join("\n"));
   });
 
   test("its path folding is the one balloon report applies to uWSGI's paths", () => {

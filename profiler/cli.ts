@@ -48,6 +48,7 @@ function appOptions(command: Command): Command {
 }
 
 const THRESHOLD_FLAGS = "--threshold <name=value>";
+const INPUTS_HELP = "recordings (--record, or the gunicorn recorder's files) and uWSGI logs written with --memory-report, or directories of them (*.jsonl, *.log)";
 const THRESHOLD_HELP = "override a flag threshold (repeatable): balloonMiB, inflateMiB, leakMiB (floors, MiB) or balloonFraction, inflateFraction, leakFraction (of the baseline RSS)";
 
 function usageHint(command: Command): string {
@@ -72,14 +73,15 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-adaptive", "do not send undecided routes again")
     .addOption(new Option("--port <port>").default("0").hideHelp())
     .action((options) => (action = profileCommand(options, shimDir())));
-  const report = program.command("report").description("print the per-route table of a recording")
-    .argument("<record>", "a recording written with --record")
+  const report = program.command("report").description("print the per-route table of recordings or uWSGI logs, in one analysis")
+    .argument("<inputs...>", INPUTS_HELP)
     .option("--json", "print the JSON report instead")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
-    .action((record: string, options) => (action = reportCommand(record, options)));
+    .action((inputs: string[], options) => (action = reportCommand(inputs, options)));
   const recommendCmd = program.command("recommend").description("server settings that fit a memory budget, checked by replaying the recorded traffic")
-    .argument("<input>", "a recording (--record) or a JSON report (--report)")
+    .argument("<inputs...>", `${INPUTS_HELP}; or one JSON report (--report)`)
     .option("--format <format>", "text (a summary with reasons and alternatives), or a file for gunicorn, uwsgi, mod_wsgi, apache, flup, systemd, kubernetes, json", "text")
+    .option("--record-to <dir>", "with --format gunicorn: record every request in production to DIR (one file per worker) for balloon report")
     .option("--app <target>", "the WSGI callable the exported files load (default: the recording's; for a Django project, its wsgi module)")
     .option("--bind <address>", "where the exported server listens: HOST:PORT or unix:PATH", "127.0.0.1:8000")
     .option("--python <path>", "the interpreter the exported files run (default: the recording's)")
@@ -90,16 +92,16 @@ export async function main(argv: string[]): Promise<number> {
     .option("--concurrency <n>", "simultaneous requests to serve (the replay runs n clients back to back)")
     .option("--db-max-connections <n>", "the database's connection limit (default 100, PostgreSQL's)")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
-    .action((input: string, options) => (action = recommendCommand(input, options)));
+    .action((inputs: string[], options) => (action = recommendCommand(inputs, options)));
   const checkCmd = program.command("check").description("exit 1 when a route or a worker is over its memory limit (a CI gate)")
-    .argument("<input>", "a recording (--record) or a JSON report (--report)")
+    .argument("<inputs...>", `${INPUTS_HELP}; or one JSON report (--report)`)
     .option("--max-peak <MiB>", "a route's biggest peak above the worker's RSS before the call")
     .option("--max-retained <MiB>", "what a route keeps: its first call's step, or per repeat call")
     .option("--max-worker <MiB>", "the biggest RSS a worker reached")
     .option("--route <glob>", "only routes matching this glob (\"/api/*\", \"GET /export\", \"/admin/**\")")
     .option("--config <file>", "limits from this JSON file's \"check\" object (default: balloon.json in the app's directory)")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
-    .action((input: string, options) => (action = checkCommand(input, options)));
+    .action((inputs: string[], options) => (action = checkCommand(inputs, options)));
   const commands = [run, profile, report, recommendCmd, checkCmd];
   for (const command of commands) command.exitOverride().showHelpAfterError(usageHint(command));
   program.showHelpAfterError("usage: balloon <run|profile|report|recommend|check> [options] (balloon --help for more)");

@@ -4,9 +4,9 @@
 // tally), so `balloon run` keeps it for a whole run and draws its live table from it every 2 s.
 // Totals count every request ever added. Pure: no fs, no clock.
 import type {
-  AdaptiveSummary, AppLine, RecordLine, Report, RequestLine, RouteReport, RouteVerdict, Settings, StartLine, Thresholds,
+  AdaptiveSummary, AppLine, RecordLine, Report, RequestLine, RouteReport, RouteVerdict, StartLine, Thresholds,
 } from "../record/model";
-import { REPORT_VERSION } from "../record/model";
+import { REPORT_VERSION, unknownSettings } from "../record/model";
 import { RouteAccumulator, SAMPLE_CAPACITY, failed, type RouteEvidence } from "./evidence";
 import { effectiveThresholds, resolveLimits, roundedLimits } from "./limits";
 import { median, round1 } from "./stats";
@@ -207,14 +207,5 @@ function routeReport(route: RouteAccumulator, evidence: RouteEvidence, verdicts:
     shared: evidence.shared,
     extra: evidence.extra,
     samplePaths: [...route.samplePaths],
-  };
-}
-
-/** Settings of a recording whose "start" line is lost (a warning says so): zeros, not guesses. */
-function unknownSettings(): Settings {
-  return {
-    workers: null, minSpare: null, maxSpare: null, maxWorkers: 0, threads: 0, maxRequests: 0, maxRequestsJitter: 0,
-    reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 0, bootTimeoutSec: 0, stackKiB: 0, preload: false, accounting: false,
-    queueSize: 0, maxBodyMiB: 0, headerTimeoutSec: 0, pssIntervalSec: 0,
   };
 }

@@ -1,4 +1,4 @@
-// `balloon check REPORT|RECORD`: exit 1 with a table of each route or worker over its limit,
+// `balloon check REPORT|INPUT...`: exit 1 with a table of each route or worker over its limit,
 // exit 0 otherwise. Limits from the command line, else from balloon.json in the app's directory.
 import Table from "cli-table3";
 import { existsSync, readFileSync } from "node:fs";
@@ -48,14 +48,14 @@ function fileConfig(explicit: string | undefined, appDir: string): { config: Che
   return { config: {}, from: null };
 }
 
-export async function checkCommand(input: string, options: CheckOptions): Promise<void> {
+export async function checkCommand(inputs: string[], options: CheckOptions): Promise<void> {
   const fromCli: CheckConfig = {
     maxPeakMiB: mib(options.maxPeak, "--max-peak"),
     maxRetainedMiB: mib(options.maxRetained, "--max-retained"),
     maxWorkerMiB: mib(options.maxWorker, "--max-worker"),
     route: options.route,
   };
-  const { report } = await readMeasurements(resolve(input), toThresholds(options.threshold));
+  const { report } = await readMeasurements(inputs.map((input) => resolve(input)), toThresholds(options.threshold), { workload: false });
   const file = fileConfig(options.config, report.app.cwd || ".");
   const config: CheckConfig = { ...file.config, ...Object.fromEntries(Object.entries(fromCli).filter(([, value]) => value !== undefined)) };
   if (config.maxPeakMiB === undefined && config.maxRetainedMiB === undefined && config.maxWorkerMiB === undefined && !config.routes?.length) {

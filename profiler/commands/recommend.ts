@@ -1,5 +1,6 @@
-// `balloon recommend REPORT|RECORD`: settings that fit a memory budget, with reasons and
-// alternatives (a readable summary), or exported for a server with --format.
+// `balloon recommend REPORT|INPUT...`: settings that fit a memory budget, with reasons and
+// alternatives (a readable summary), or exported for a server with --format (gunicorn's with
+// its request recorder: --record-to).
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { basename, join, resolve } from "node:path";
@@ -24,6 +25,7 @@ export interface RecommendOptions {
   concurrency?: string;
   dbMaxConnections?: string;
   threshold?: string[];
+  recordTo?: string;
 }
 
 /** Without --memory-budget: this share of the machine's (or the container's) memory. */
@@ -53,34 +55,50 @@ function positive(raw: string | undefined, option: string, integer: boolean): nu
   return value;
 }
 
-export async function recommendCommand(input: string, options: RecommendOptions): Promise<void> {
+/** "recording.jsonl", or "12 files (DIR)" for several. */
+function sourceName(inputs: readonly string[], files: readonly string[]): string {
+  if (files.length === 1) return basename(files[0]);
+  return `${files.length} files (${inputs.map((input) => basename(input)).join(", ")})`;
+}
+
+export async function recommendCommand(inputs: string[], options: RecommendOptions): Promise<void> {
   const format = options.format ?? "text";
   if (format !== "text" && !isExportFormat(format)) throw new OptionError(`--format must be one of text, ${EXPORT_FORMATS.join(", ")}, got "${format}"`);
+  if (options.recordTo !== undefined && format !== "gunicorn") throw new OptionError(`--record-to is for --format gunicorn (its request recorder), not ${format}`);
   const explicitBudget = positive(options.memoryBudget, "--memory-budget", false);
   const memory = machineMemory();
   const budgetMiB = explicitBudget ?? Math.floor(memory.mib * DEFAULT_BUDGET_SHARE);
   const budgetSource = explicitBudget !== undefined ? "--memory-budget" : `${DEFAULT_BUDGET_SHARE * 100}% of ${memory.words}`;
-  const speed = positive(options.speed, "--speed", false);
+  let speed = positive(options.speed, "--speed", false);
   const concurrency = positive(options.concurrency, "--concurrency", true);
   const dbMaxConnections = positive(options.dbMaxConnections, "--db-max-connections", true);
-  const path = resolve(input);
-  const measured = await readMeasurements(path, toThresholds(options.threshold));
-  const { report } = measured;
+  const paths = inputs.map((input) => resolve(input));
+  const measured = await readMeasurements(paths, toThresholds(options.threshold));
+  const { report, workload, hosts } = measured;
+  // Settings are per server: with the traffic of several hosts, replay one host's even share of it.
+  const share = hosts.length > 1 && speed === undefined && concurrency === undefined ? hosts.length : 1;
+  if (share > 1) speed = 1 / share;
   const rec = recommend({
     report,
     workload: measured.workload,
     budgetMiB,
     budgetSource,
     cpuCount: availableParallelism(),
-    targetConcurrency: concurrency,
+    targetConcurrency: concurrency ?? (share > 1 && workload ? Math.max(1, Math.ceil(workload.concurrencySeen / share)) : undefined),
     dbMaxConnections,
     replay: { speed, concurrency },
     source: {
       app: report.app.target, framework: report.app.framework, python: report.app.python,
       recordedAt: measured.workload?.recordedAt ? new Date(measured.workload.recordedAt).toISOString() : "",
-      requests: report.totals.requests, file: basename(path),
+      requests: report.totals.requests, file: sourceName(paths, measured.files),
     },
   });
+  if (share > 1) {
+    rec.warnings.push(
+      `the traffic comes from ${share} hosts (${hosts.join(", ")}): these settings are for one of them, replaying its even share ` +
+        `(--speed ${Number((1 / share).toFixed(3))}, ${rec.measured.concurrencySeen} requests at once over all hosts); give --speed or --concurrency to choose`,
+    );
+  }
   let text: string;
   if (format === "text") {
     text = formatRecommendation(rec, { width: process.stdout.columns });
@@ -90,7 +108,9 @@ export async function recommendCommand(input: string, options: RecommendOptions)
         app: options.app ?? wsgiTarget(report),
         appDir: report.app.cwd,
         bind: options.bind ?? "127.0.0.1:8000",
-        python: options.python ?? report.app.python,
+        // A uWSGI log names no interpreter.
+        python: options.python ?? (report.app.python || "python3"),
+        ...(options.recordTo === undefined ? {} : { recordTo: options.recordTo }),
       }).text;
     } catch (error) {
       if (error instanceof ExportError) throw new OptionError(`--format ${format}: ${error.message}`);

@@ -31,11 +31,33 @@ export interface Settings {
   pssIntervalSec: number;
 }
 
+/** Settings of a recording that does not say them (its "start" line lost, a server's log): zeros, not guesses. */
+export function unknownSettings(): Settings {
+  return {
+    workers: null, minSpare: null, maxSpare: null, maxWorkers: 0, threads: 0, maxRequests: 0, maxRequestsJitter: 0,
+    reloadOnRssMiB: 0, memoryBudgetMiB: 0, timeoutSec: 0, bootTimeoutSec: 0, stackKiB: 0, preload: false, accounting: false,
+    queueSize: 0, maxBodyMiB: 0, headerTimeoutSec: 0, pssIntervalSec: 0,
+  };
+}
+
 export interface RunInfo {
   target: string;
   cwd: string;
   python: string;
   framework: string;
+}
+
+/**
+ * What wrote a recording other than Balloon's own supervisor: the request recorder of an
+ * exported gunicorn.conf.py (`balloon recommend --format gunicorn --record-to DIR`).
+ */
+export interface RecorderInfo {
+  server: "gunicorn";
+  serverVersion: string;
+  /** The machine (socket.gethostname()): workers of several hosts are told apart by it. */
+  host: string;
+  /** False where /proc/self/clear_refs is not writable: a peak is seen only when it sets a new high for its worker. */
+  peakReset: boolean;
 }
 
 /** First line of every recording. */
@@ -46,6 +68,8 @@ export interface StartLine {
   t: number;
   run: RunInfo;
   settings: Settings;
+  /** Absent in recordings made by `balloon run` / `profile`. */
+  recorder?: RecorderInfo;
 }
 
 /** The app as the first worker (or the master, with --preload) reported it. */
@@ -137,6 +161,8 @@ export interface StopLine {
   type: "stop";
   t: number;
   reason: string;
+  /** The gunicorn recorder: exceptions its hooks caught (and counted) in this worker. */
+  hookErrors?: number;
 }
 
 /**
@@ -256,6 +282,8 @@ export interface RouteReport {
 export interface WorkerReport {
   id: number;
   pid: number;
+  /** The host (or file) the worker's lines came from, when a report reads several. */
+  host?: string;
   requests: number;
   rssMiB: { start: number; max: number; end: number };
   /** Private memory at start (null when smaps_rollup was not read). */

@@ -57,11 +57,20 @@ function lineProblem(value: unknown): string | null {
   return null;
 }
 
+/** What takes the lines a LineSplitter cuts: a recording's parser, or a server log's. */
+export interface LineConsumer {
+  /** One line without its "\n"; `unterminated`: the file ended inside it. */
+  line(raw: string, lineNumber: number, unterminated: boolean): void;
+  overlong(lineNumber: number, bytes: number, limit: number): void;
+  /** After the last line. */
+  end(): void;
+}
+
 /**
  * Parses the lines split from a recording and hands them to the sink. Warnings are escaped:
  * JSON.parse quotes the bytes it choked on, and a binary file's bytes must not reach a terminal.
  */
-export class RecordLineParser {
+export class RecordLineParser implements LineConsumer {
   private sawStart = false;
 
   constructor(private readonly sink: RecordSink) {}
@@ -116,7 +125,7 @@ export class LineSplitter {
   private lineBytes = 0;
   private lineNumber = 1;
 
-  constructor(private readonly parser: RecordLineParser, private readonly maxLineBytes = MAX_LINE_BYTES) {}
+  constructor(private readonly parser: LineConsumer, private readonly maxLineBytes = MAX_LINE_BYTES) {}
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -163,15 +172,20 @@ export class LineSplitter {
 
 /** Reads the recording at `path` line by line into `sink`. Rejects only when the file cannot be read. */
 export async function readRecordingInto(path: string, sink: RecordSink, options: { chunkBytes?: number; maxLineBytes?: number } = {}): Promise<void> {
-  const splitter = new LineSplitter(new RecordLineParser(sink), options.maxLineBytes);
+  await readLinesInto(path, new RecordLineParser(sink), { ...options, what: "recording" });
+}
+
+/** Reads the file at `path` line by line into `consumer`; `what` names it in errors ("recording", "log"). */
+export async function readLinesInto(path: string, consumer: LineConsumer, options: { chunkBytes?: number; maxLineBytes?: number; what: string }): Promise<void> {
+  const splitter = new LineSplitter(consumer, options.maxLineBytes);
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: options.chunkBytes ?? CHUNK_BYTES })) {
       splitter.push(chunk as Buffer);
     }
   } catch (error) {
     if (!isFileError(error)) throw error; // the sink's own failure, not the file's
-    if (error.code === "ENOENT") throw new Error(`no recording at ${path}`);
-    throw new Error(`cannot read the recording ${path}: ${error.message}`);
+    if (error.code === "ENOENT") throw new Error(`no ${options.what} at ${path}`);
+    throw new Error(`cannot read the ${options.what} ${path}: ${error.message}`);
   }
   splitter.end();
 }

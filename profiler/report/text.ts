@@ -148,9 +148,12 @@ function exitCell(worker: WorkerReport): string {
 
 export function formatWorkerTable(report: Report, opts: TextOptions = {}): string {
   const color = opts.color ?? false;
-  const wideHead = ["Worker", "PID", "Reqs", "RSS start MiB", "RSS max MiB", "RSS end MiB", "Exit"];
+  // Read from several hosts (or files of Balloon's own runs): which one each worker ran on.
+  const hosts = new Set(report.workers.map((worker) => worker.host)).size > 1;
+  const wideHead = ["Worker", ...(hosts ? ["Host"] : []), "PID", "Reqs", "RSS start MiB", "RSS max MiB", "RSS end MiB", "Exit"];
   const rows = report.workers.map((worker) => [
     String(worker.id),
+    ...(hosts ? [safe(worker.host ?? "")] : []),
     String(worker.pid),
     String(worker.requests),
     fixed1(worker.rssMiB.start),
@@ -159,9 +162,10 @@ export function formatWorkerTable(report: Report, opts: TextOptions = {}): strin
     exitCell(worker),
   ]);
   const compact = opts.width !== undefined && naturalWidth([wideHead, ...rows]) > opts.width;
-  const head = compact ? ["Worker", "PID", "Reqs", "RSS MiB\nstart", "RSS MiB\nmax", "RSS MiB\nend", "Exit"] : wideHead;
-  const widths = fitColumns([head, ...rows], opts.width, [{ column: 6, minWidth: 12 }]);
-  const table = newTable(head, widths, color, [0, 1, 2, 3, 4, 5]);
+  const head = compact ? ["Worker", ...(hosts ? ["Host"] : []), "PID", "Reqs", "RSS MiB\nstart", "RSS MiB\nmax", "RSS MiB\nend", "Exit"] : wideHead;
+  const exitColumn = head.length - 1;
+  const widths = fitColumns([head, ...rows], opts.width, [{ column: exitColumn, minWidth: 12 }, ...(hosts ? [{ column: 1, minWidth: 8 }] : [])]);
+  const table = newTable(head, widths, color, head.slice(0, -1).map((_, i) => i).filter((i) => !(hosts && i === 1)));
   for (const row of rows) table.push(row);
   return table.toString();
 }

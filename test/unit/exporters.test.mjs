@@ -204,3 +204,24 @@ test("every format has an exporter, and each exporter is deterministic", () => {
   assert.deepEqual(EXPORT_FORMATS, ["gunicorn", "uwsgi", "mod_wsgi", "apache", "flup", "systemd", "kubernetes", "json"]);
   for (const format of EXPORT_FORMATS) assert.equal(exported(format, VARIANTS.threaded()).text, exported(format, VARIANTS.threaded()).text);
 });
+
+test("gunicorn --record-to: the recorder's hooks and constants, one post_request that records and then checks the RSS limit", () => {
+  const hooks = ["def post_worker_init(worker):", "def pre_request(worker, req):", "def worker_abort(worker):", "def worker_exit(server, worker):", "def post_request(worker, req, environ, resp):"];
+  const withLimit = exported("gunicorn", VARIANTS.fixed(), { recordTo: "/var/log/balloon" }).text;
+  assertLines(withLimit, [...hooks, 'RECORD_TO = "/var/log/balloon"', "RECORD_MAX_BYTES = 64 * 1048576", "RELOAD_ON_RSS_MIB = 160", "rss_kib = _recorder.end(req, environ, resp) if _recorder is not None else None", '_recorder.exit_reason = "rss-limit"', "worker.alive = False"], [], "fixed + recorder");
+  assert.equal(withLimit.split("\n").filter((line) => line.startsWith("def post_request(")).length, 1, "one post_request");
+  assert.equal(withLimit.split("\n").filter((line) => line.startsWith("RELOAD_ON_RSS_MIB = ")).length, 1);
+  // The request line's format names every field the reader requires of a request line.
+  for (const field of ["type", "t", "worker", "pid", "seq", "method", "route", "outcome", "durationMs"]) assert.match(withLimit, new RegExp(`_REQUEST_LINE = \\([^)]*"${field}":`), field);
+
+  const recordOnly = exported("gunicorn", VARIANTS.recyclingOff(), { recordTo: "rec" }).text;
+  assertLines(recordOnly, [...hooks, 'RECORD_TO = "rec"', "# Recycling by RSS is off (reloadOnRssMiB 0): post_request only records.", "_recorder.end(req, environ, resp)"], [/^RELOAD_ON_RSS_MIB/, /rss-limit/], "recyclingOff + recorder");
+
+  const without = exported("gunicorn", VARIANTS.fixed()).text;
+  assertLines(without, ["def post_request(worker, req, environ, resp):"], [/^RECORD_TO/, /^def pre_request/, /^def post_worker_init/, /_recorder/], "fixed, no recorder");
+});
+
+test("gunicorn --record-to: a directory with control characters cannot break out of its string", () => {
+  assert.throws(() => exported("gunicorn", VARIANTS.fixed(), { recordTo: "/tmp/x\nimport os; os.system('id')" }), (error) => error instanceof ExportError && /--record-to directory holds control characters/.test(error.message));
+  assertLines(exported("gunicorn", VARIANTS.fixed(), { recordTo: '/tmp/a "b" \\c' }).text, ['RECORD_TO = "/tmp/a \\"b\\" \\\\c"']);
+});

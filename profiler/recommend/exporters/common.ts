@@ -13,6 +13,8 @@ export interface ExportOptions {
   bind: string;
   /** The interpreter that runs the server (command lines, the flup launcher's #! line). */
   python: string;
+  /** gunicorn only: the directory its request recorder writes to (`--record-to`); absent, no recorder. */
+  recordTo?: string;
 }
 
 export interface ExportedFile {

@@ -6,7 +6,10 @@
 // worker after current request"), the gthread worker closes the connection instead of keeping it
 // alive and waits for its other threads' requests (graceful_timeout); the arbiter logs "Worker
 // exiting" and forks a replacement. config.py's validate_post_request takes arity 4.
+// With --record-to, the recorder (gunicorn-recorder.ts) adds its hooks and post_request records first.
 import type { Recommendation } from "../model";
+import { RECORDER_BODY, recorderHeader } from "./gunicorn-recorder";
+import { RECORDER_ROUTES } from "./gunicorn-routes";
 import {
   appSettingsComment,
   comment,
@@ -32,10 +35,9 @@ function bindValue(bind: string): string {
   return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
-/** The hook: one read of /proc/self/statm (its second field is resident pages) per request. */
-function rssHook(limitMiB: number): string[] {
+/** The RSS hook, after RELOAD_ON_RSS_MIB: one read of /proc/self/statm (its second field is resident pages) per request. */
+function rssHook(): string[] {
   return [
-    `RELOAD_ON_RSS_MIB = ${limitMiB}`,
     `_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")`,
     "",
     "",
@@ -43,14 +45,50 @@ function rssHook(limitMiB: number): string[] {
     `    """After each response: a worker whose RSS is over RELOAD_ON_RSS_MIB finishes and is replaced."""`,
     `    with open("/proc/self/statm", "rb") as statm:`,
     "        rss_mib = int(statm.read().split()[1]) * _PAGE_BYTES / 1048576",
-    "    if rss_mib > RELOAD_ON_RSS_MIB and worker.alive:",
-    "        worker.log.info(",
-    `            "balloon: worker %s RSS %.1f MiB is over reload-on-rss %s MiB: retiring it after this response",`,
-    "            worker.pid, rss_mib, RELOAD_ON_RSS_MIB,",
-    "        )",
-    "        # gunicorn's own max_requests recycle clears this flag the same way.",
-    "        worker.alive = False",
+    ...retire("    "),
   ];
+}
+
+/** The check itself, on `rss_mib`; `then`: lines run once the worker is retired. */
+function retire(indent: string, then: string[] = []): string[] {
+  return [
+    "if rss_mib > RELOAD_ON_RSS_MIB and worker.alive:",
+    "    worker.log.info(",
+    `        "balloon: worker %s RSS %.1f MiB is over reload-on-rss %s MiB: retiring it after this response",`,
+    "        worker.pid, rss_mib, RELOAD_ON_RSS_MIB,",
+    "    )",
+    "    # gunicorn's own max_requests recycle clears this flag the same way.",
+    "    worker.alive = False",
+    ...then.map((line) => `    ${line}`),
+  ].map((line) => indent + line);
+}
+
+/**
+ * The recorder, then its post_request: the request's line, and with a limit (`limit`: the
+ * setting's reason and value) the RSS check on the recorder's own reading.
+ */
+function recorderHooks(recordTo: string, limit: string[]): string[] {
+  const post = limit.length > 0
+    ? [
+        ...limit,
+        "",
+        "",
+        "def post_request(worker, req, environ, resp):",
+        `    """After each response: its line recorded, then a worker whose RSS is over RELOAD_ON_RSS_MIB finishes and is replaced."""`,
+        "    rss_kib = _recorder.end(req, environ, resp) if _recorder is not None else None",
+        "    if rss_kib is None:",
+        `        with open("/proc/self/statm", "rb") as statm:`,
+        "            rss_kib = int(statm.read().split()[1]) * _PAGE_KIB",
+        "    rss_mib = rss_kib / 1024",
+        ...retire("    ", ["if _recorder is not None:", `    _recorder.exit_reason = "rss-limit"`]),
+      ]
+    : [
+        "def post_request(worker, req, environ, resp):",
+        `    """After each response: its line recorded."""`,
+        "    if _recorder is not None:",
+        "        _recorder.end(req, environ, resp)",
+      ];
+  return [...recorderHeader(recordTo), "", "", ...RECORDER_ROUTES.split("\n"), "", "", ...RECORDER_BODY.split("\n"), "", "", ...post];
 }
 
 export function exportGunicorn(recommendation: Recommendation, options: ExportOptions): ExportedFile {
@@ -58,6 +96,10 @@ export function exportGunicorn(recommendation: Recommendation, options: ExportOp
   const target = parseAppTarget(options.app);
   const pool = poolShape(settings);
   const reloadOnRss = wholeMiB(settings.reloadOnRssMiB);
+  const recordTo = options.recordTo === undefined ? null : plainText(options.recordTo, "--record-to directory");
+  const rssLimit = reloadOnRss > 0
+    ? [...reasonComment(recommendation, "reloadOnRssMiB"), "# gunicorn has no memory-based restart: this hook is it.", `RELOAD_ON_RSS_MIB = ${reloadOnRss}`]
+    : ["# Recycling by RSS is off (reloadOnRssMiB 0): no post_request hook."];
   const lines = spaced([
     [
       ...headerComment(recommendation),
@@ -98,9 +140,8 @@ export function exportGunicorn(recommendation: Recommendation, options: ExportOp
           `threading.stack_size(${settings.stackKiB} * 1024)`,
         ]
       : [],
-    reloadOnRss > 0
-      ? [...reasonComment(recommendation, "reloadOnRssMiB"), "# gunicorn has no memory-based restart: this hook is it.", ...rssHook(reloadOnRss)]
-      : ["# Recycling by RSS is off (reloadOnRssMiB 0): no post_request hook."],
+    recordTo && reloadOnRss === 0 ? ["# Recycling by RSS is off (reloadOnRssMiB 0): post_request only records."] : [],
+    recordTo ? recorderHooks(recordTo, reloadOnRss > 0 ? rssLimit : []) : [...rssLimit, ...(reloadOnRss > 0 ? rssHook() : [])],
     appSettingsComment(recommendation),
   ]);
   return { fileName: "gunicorn.conf.py", text: fileText(lines) };

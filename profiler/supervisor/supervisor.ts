@@ -4,6 +4,8 @@
 import type { Socket } from "node:net";
 import { Arbiter, type ArbiterAction, type ArbiterEvent } from "./arbiter";
 import { BootWatch, type Importing } from "./boot-watch";
+import type { DeepCallResult } from "../analysis/deep";
+import { DEEP_CALL_TIMEOUT_FACTOR, DeepDiver, type DeepDiveSpec } from "./deep-dive";
 import { describeExit, signalName } from "./exitcause";
 import { NO_WORKER, requestLine, type Exchange, type RecordedExchange } from "./exchange";
 import { HttpFront } from "./http";
@@ -63,6 +65,7 @@ export class Supervisor implements WorkerEvents {
   /** When each worker was forked (the app's import starts then), by worker id. */
   private readonly forkedAt = new Map<number, number>();
   private readonly bootWatch: BootWatch;
+  private readonly deep: DeepDiver;
   private tick: NodeJS.Timeout | null = null;
   port = 0;
 
@@ -76,6 +79,7 @@ export class Supervisor implements WorkerEvents {
       workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
       masterReady: (hello) => this.onMasterReady(hello),
       forked: ({ workerId, pid }) => {
+        if (this.deep.owns(workerId)) return this.deep.forked(workerId, pid);
         const worker = this.workers.get(workerId);
         if (!worker || worker.pid !== 0) return;
         worker.pid = pid;
@@ -95,6 +99,15 @@ export class Supervisor implements WorkerEvents {
       rejected: (exchange, status, message) => this.recordRejected(exchange, status, message),
       log: (level, message) => options.log("http", { level, message }),
       now: this.now,
+    });
+    this.deep = new DeepDiver({
+      fork: (workerId, deep) => this.launcher.fork(workerId, deep),
+      record: options.record,
+      log: options.log,
+      now: this.now,
+      port: () => this.port,
+      bootTimeoutMs: settings.bootTimeoutSec * 1000,
+      callTimeoutMs: settings.timeoutSec * DEEP_CALL_TIMEOUT_FACTOR * 1000,
     });
     this.sampler = new Sampler(options.sampleIntervalMs ?? 250, () => this.workers.pids(), (samples) => this.onSamples(samples), options.readProcesses);
   }
@@ -128,6 +141,14 @@ export class Supervisor implements WorkerEvents {
     let kib = 0;
     for (const worker of this.workers.all()) kib += worker.rssKiB;
     return kib / 1024;
+  }
+
+  /**
+   * Runs one route's calls in a worker of its own under tracemalloc, outside the pool (which
+   * keeps serving), and stops it; one dive at a time. Rejects with a DeepDiveError.
+   */
+  deepDive(spec: DeepDiveSpec): Promise<DeepCallResult[]> {
+    return this.deep.dive(spec);
   }
 
   // ---- the arbiter's decisions, carried out ----
@@ -258,6 +279,7 @@ export class Supervisor implements WorkerEvents {
   }
 
   private onWorkerHello(hello: HelloMessage, socket: Socket, leftover: Buffer | null): void {
+    if (this.deep.owns(hello.workerId)) return this.deep.hello(hello, socket, leftover);
     const worker = this.workers.get(hello.workerId);
     if (!worker || worker.socket !== null || this.arbiter.phaseOf(worker.id) !== "starting") {
       socket.destroy();
@@ -289,6 +311,7 @@ export class Supervisor implements WorkerEvents {
   }
 
   private onWorkerExit(pid: number, exitCode: number | null, signal: number | null): void {
+    if (this.deep.exited(pid, describeExit(exitCode, signal))) return;
     const worker = this.workers.withPid(pid);
     if (worker) this.finalize(worker, { words: describeExit(exitCode, signal), exitCode, signal, withMaster: false });
   }
@@ -331,6 +354,7 @@ export class Supervisor implements WorkerEvents {
   private onFatal(fatal: FatalMessage): void {
     // The backoff counts when the process is seen gone (its exit, or the master's): its exit
     // status and this frame travel on different sockets, in either order.
+    if (this.deep.owns(fatal.workerId)) return this.deep.fatal(fatal);
     const who = fatal.workerId === 0 ? "the master" : `worker ${fatal.workerId}`;
     const what = fatal.stage === "import" ? "the app failed to load" : "could not start";
     const traceback = fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : "";
@@ -344,6 +368,7 @@ export class Supervisor implements WorkerEvents {
     const wasReady = this.masterReady;
     this.masterReady = false;
     this.bootWatch.gone("master");
+    this.deep.masterGone(`the Python master (pid ${pid}) ${describeExit(exitCode, signal)}`);
     if (this.shuttingDown) {
       // Forked workers are reported by the master as it reaps them; unforked ones never will be.
       for (const worker of this.workers.all()) {
@@ -432,8 +457,9 @@ export class Supervisor implements WorkerEvents {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.act({ type: "shutdown" });
+    this.deep.abort("the supervisor is stopping");
     const httpClosed = this.http.close();
-    await waitUntil(() => !this.arbiter.anyInflight, graceSec * 1000);
+    await waitUntil(() => !this.arbiter.anyInflight && this.deep.running === null, graceSec * 1000);
     for (const worker of this.workers.all()) worker.stop("shutdown");
     // An idle worker leaves on its Stop within milliseconds; the master's own stop would
     // SIGTERM it meanwhile and record a clean exit as "killed by signal 15".
@@ -454,6 +480,7 @@ export class Supervisor implements WorkerEvents {
 
   /** A second Ctrl-C: stop waiting for requests to finish, kill every process now. */
   killAll(): void {
+    killPid(this.deep.pid);
     for (const worker of this.workers.all()) killPid(worker.pid);
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
   }

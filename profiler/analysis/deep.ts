@@ -10,12 +10,14 @@ import { median, round1 } from "./stats";
 export const DEFAULT_DEEP_CALLS = 5;
 export const MAX_DEEP_CALLS = 1000;
 /**
- * Frames per traceback. Walking from the allocating frame out to the app's line must not run
- * out of frames first: inside Django 4.2 a template render allocates 17 frames below the view,
- * an ORM query 14, Flask's jsonify 6 (README, "Deep dive"); 25 leaves room, at
- * a cost per allocation that grows with the frames kept.
+ * Frames per traceback. The walk from the allocating frame out to the app's line must not run
+ * out of frames first. Measured below a view's call (Python 3.11, the frame index of the first
+ * app frame, max over the traces / where 99 % of the bytes are): a Django 3.2 template render
+ * 34 / 26, JsonResponse 17 / 4, an ORM query 14 / 8, Flask 2.2 jsonify 25 / 20, a Jinja template
+ * 23 / 20. 40 places all of them; a template render took 2.4–2.7 s with 25 frames and 2.8–2.9 s
+ * with 40 (65 ms untraced): frames past the real depth cost nothing more.
  */
-export const DEFAULT_DEEP_FRAMES = 25;
+export const DEFAULT_DEEP_FRAMES = 40;
 export const MAX_DEEP_FRAMES = 65535;
 /** Sites in `top` and `growth`. */
 export const TOP_SITES = 20;

@@ -232,7 +232,7 @@ export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}): string {
     `Deep dive ${safe(dive.method)} ${safe(dive.route)} (${flag}lines by ${dive.orderedBy}): ${plural(dive.calls, "call")} in a worker of its own, tracemalloc with ${dive.frames} frames`,
   ];
   if (dive.top.length === 0) {
-    lines.push("  no line of the app's own code held memory during these calls");
+    lines.push("  no line of the app's own code held 1 KiB or more during these calls");
   } else {
     const peakFirst = dive.orderedBy === "peak";
     const head = ["Line", "Code", peakFirst ? "Peak KiB" : "Retained KiB", peakFirst ? "Retained KiB" : "Peak KiB", "Blocks"];

@@ -251,8 +251,10 @@ export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}): string {
   }
   const { peak, outsideApp } = dive;
   const exact = peak.exactKiB === null ? "tracemalloc's own peak needs Python 3.9+" : `tracemalloc's own peak ${fixedKiB(peak.exactKiB)} KiB${peak.coverage === null ? "" : ` (${(peak.coverage * 100).toFixed(1)} % captured)`}`;
-  lines.push(`Peak snapshot at ${fixedKiB(peak.capturedKiB)} KiB above the call's start (median of ${peak.capturedCalls}), ${exact}; ` +
-    `outside the app's code: ${fixedKiB(outsideApp.peakKiB)} KiB at the peak, ${fixedKiB(outsideApp.retainedKiB)} KiB retained.`);
+  const outside = `outside the app's code: ${fixedKiB(outsideApp.peakKiB)} KiB at the peak, ${fixedKiB(outsideApp.retainedKiB)} KiB retained.`;
+  lines.push(peak.capturedCalls === 0
+    ? `No call rose 64 KiB above its start: no peak snapshot; ${outside}`
+    : `Peak snapshot at ${fixedKiB(peak.capturedKiB)} KiB above the call's start (median of ${peak.capturedCalls}), ${exact}; ${outside}`);
   if (outsideApp.truncatedPeakKiB + outsideApp.truncatedRetainedKiB >= 1) {
     lines.push(`${fixedKiB(Math.max(outsideApp.truncatedPeakKiB, outsideApp.truncatedRetainedKiB))} KiB had no app frame within ${dive.frames} frames: raise --deep-frames to place it.`);
   }

@@ -244,7 +244,7 @@ export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}): string {
     const table = newTable(head, widths, color, [2, 3, 4]);
     for (const row of rows) table.push(row);
     lines.push(table.toString());
-    if (dive.top.length > DEEP_ROWS) lines.push(`  … ${dive.top.length - DEEP_ROWS} more lines in the JSON report`);
+    if (dive.top.length > DEEP_ROWS) lines.push(`  … ${plural(dive.top.length - DEEP_ROWS, "more line")} in the JSON report`);
   }
   if (dive.growth.length > 0) {
     lines.push(`Growth per call over the repeats: ${dive.growth.slice(0, 3).map((site) => `${safe(site.file)}:${site.line} ${fixedKiB(site.kibPerCall)} KiB`).join(", ")}`);

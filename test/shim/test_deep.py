@@ -1,6 +1,7 @@
 """The deep dive's measurements (balloon_shim.deep) in this process: sites attributed to the
 app's line, the shim's own memory left out, a library's kept apart, the peak snapshot."""
 import inspect
+import math
 import os
 import shutil
 import sys
@@ -165,13 +166,22 @@ class PeakProbeTest(unittest.TestCase):
         if figures["exactBytes"] is not None:  # Python 3.9+
             self.assertLess(figures["exactBytes"] - figures["capturedBytes"], 64 * 1024)
 
-    def test_a_target_from_the_previous_call_takes_one_snapshot(self):
+    def test_a_target_from_the_previous_call_saves_snapshots(self):
         first, _ = self.probe(lambda: build_then_drop(20_000))
-        self.assertGreater(first.snapshots, 3, "no target: a snapshot every 10 % of growth")
+        self.assertGreater(first.snapshots, 10, "no target: a snapshot every 10 % of growth")
         second, sites = self.probe(lambda: build_then_drop(20_000), target=first.high)
-        self.assertLessEqual(second.snapshots, 3)
+        # Steps of BELOW_STEP up to the target, then FINE_STEP: fewer than the 10 % steps of a first call.
+        below = math.ceil(math.log(first.high / deep.MIN_STEP_BYTES) / math.log(1 + deep.BELOW_STEP))
+        self.assertLessEqual(second.snapshots, below + 3)
+        self.assertLess(second.snapshots, first.snapshots)
         self.assertEqual(sites[0]["line"], line_of(build_then_drop, "the churn's line"))
         self.assertGreaterEqual(second.best_level, deep.NEAR_TARGET * first.high)
+
+    def test_a_call_under_the_target_is_still_caught(self):
+        """A first call's imports and caches set a target that the next calls stay under."""
+        probe, sites = self.probe(lambda: build_then_drop(20_000), target=10 * MiB)
+        self.assertEqual(sites[0]["line"], line_of(build_then_drop, "the churn's line"))
+        self.assertGreaterEqual(probe.best_level, probe.high / (1 + deep.BELOW_STEP))
 
     def test_the_probe_runs_under_an_existing_profile_hook(self):
         events = []

@@ -30,12 +30,15 @@ SITES_PER_CALL = 50
 
 # When a peak snapshot is taken (PeakProbe). A snapshot costs ~0.25 us per live trace (70 ms
 # for 340k), so not on every new high: on a call with no target, each time the traced memory
-# grew another COARSE_STEP (a 24 MiB build of 340k strings: ~60 snapshots, ~1 s); once a call
-# has set the target, at NEAR_TARGET of it and every FINE_STEP beyond (one or two a call).
+# grew another COARSE_STEP (a 24 MiB build of 340k strings: ~50 snapshots, ~2.5 s); once a call
+# of the same path has set the target, at NEAR_TARGET of it and every FINE_STEP beyond (one to
+# three a call), and below it every BELOW_STEP, in case this call stays under the last one (a
+# first call's imports and caches): then at least 1 / 1.5 of its high is captured.
 MIN_STEP_BYTES = 64 * 1024
 COARSE_STEP = 0.10
 NEAR_TARGET = 0.98
 FINE_STEP = 0.01
+BELOW_STEP = 0.5
 
 
 def _is_library(filename):
@@ -156,9 +159,12 @@ class PeakProbe:
         self._note_exact()
 
     def _threshold(self, level):
-        if self.target and level < NEAR_TARGET * self.target:
-            return max(MIN_STEP_BYTES, NEAR_TARGET * self.target)
-        return level + max(MIN_STEP_BYTES, (FINE_STEP if self.target else COARSE_STEP) * level)
+        if not self.target:
+            return level + max(MIN_STEP_BYTES, COARSE_STEP * level)
+        near = NEAR_TARGET * self.target
+        if level < near:
+            return max(MIN_STEP_BYTES, min(near, level + BELOW_STEP * level))
+        return level + max(MIN_STEP_BYTES, FINE_STEP * level)
 
     def _hook(self, frame, event, arg):
         if self._previous is not None:

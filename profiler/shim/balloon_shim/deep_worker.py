@@ -38,7 +38,7 @@ class DeepWorker(Worker):
         # Sites after the previous call: nothing of the app runs between two calls, so that is
         # also what the next one starts from (one snapshot a call saved).
         self._before = None
-        self._target = 0
+        self._targets = {}  # (method, path, query) -> the level its last call reached
         self._probe = None
         self._request_id = None
 
@@ -62,13 +62,14 @@ class DeepWorker(Worker):
 
     def _probed_run_app(self, app, environ, response):
         self._request_id = response.id
-        probe = self._probe = deep.PeakProbe(self._target)
+        key = (environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", ""))
+        probe = self._probe = deep.PeakProbe(self._targets.get(key, 0))
         probe.start()
         try:
             return run_app(app, environ, response)
         finally:
             probe.stop()
-            self._target = probe.high
+            self._targets[key] = probe.high
 
 
 def run_deep_worker(sock, loaded, config, worker_id, info, frames):

@@ -75,9 +75,10 @@ class AppFiles:
         found = self._known.get(filename)
         if found is None:
             path = os.path.abspath(filename)
-            found = path.startswith(self._roots) or not (
-                path.startswith(LIBRARY_DIRS) or path.startswith(SHIM_DIR) or filename.startswith("<")
-                or os.sep + "site-packages" + os.sep in path or os.sep + "dist-packages" + os.sep in path)
+            # "<frozen importlib._bootstrap>", "<string>": no file, and abspath would put it under a root.
+            found = not filename.startswith("<") and (path.startswith(self._roots) or not (
+                path.startswith(LIBRARY_DIRS) or path.startswith(SHIM_DIR)
+                or os.sep + "site-packages" + os.sep in path or os.sep + "dist-packages" + os.sep in path))
             self._known[filename] = found
         return found
 

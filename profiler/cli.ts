@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_MAX_EXTRA } from "./analysis/adaptive";
+import { DEFAULT_DEEP_CALLS, DEFAULT_DEEP_FRAMES } from "./analysis/deep";
 import { profileCommand } from "./commands/profile";
 import { checkCommand } from "./commands/check";
 import { recommendCommand } from "./commands/recommend";
@@ -71,6 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     .option("--concurrency <n>", "requests in flight at once (default: workers × threads)")
     .option("--max-extra <n>", `extra calls in all for routes left undecided, sent after the requests file (default ${DEFAULT_MAX_EXTRA})`)
     .option("--no-adaptive", "do not send undecided routes again")
+    .option("--deep <route>", "then run this route (\"GET /export\" or \"/export\") in a worker of its own under tracemalloc: its allocating lines by peak and retained")
+    .option("--deep-calls <n>", `calls of the deep dive (default ${DEFAULT_DEEP_CALLS})`)
+    .option("--deep-frames <n>", `frames per allocation traceback (default ${DEFAULT_DEEP_FRAMES})`)
+    .option("--deep-path <path>", "call this path in the deep dive (default: the paths recorded for the route)")
     .addOption(new Option("--port <port>").default("0").hideHelp())
     .action((options) => (action = profileCommand(options, shimDir())));
   const report = program.command("report").description("print the per-route table of recordings or uWSGI logs, in one analysis")

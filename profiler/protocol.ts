@@ -6,7 +6,7 @@
 // Types only, no runtime dependency: the server and the client wrap these names in
 // vscode-jsonrpc's RequestType/NotificationType; the webview imports nothing else of ours.
 // (The shim's frames are another protocol: supervisor/shim-protocol.ts.)
-import type { RecordLine, Report, Settings } from "./record/model";
+import type { DeepDive, RecordLine, Report, Settings } from "./record/model";
 import type { Recommendation } from "./recommend/model";
 
 // ---- what a run is ----
@@ -99,6 +99,12 @@ export const Method = {
   openRecord: "balloon/openRecord",
   /** client → server request: run the app, send a requests file, stop. ProfileParams → SessionStatus (stopped, with its report). */
   profileRequests: "balloon/profileRequests",
+  /**
+   * client → server request: tracemalloc on one route in a worker of its own while the session
+   * keeps serving (Session.deepDive). DeepDiveParams → DeepDive; an error's message says what
+   * was wrong (unknown route with the known ones, no path, a dive already running, no tracemalloc).
+   */
+  deepDive: "balloon/deepDive",
 
   /** server → client notification: a session's status changed. SessionStatus. */
   statusChanged: "balloon/statusChanged",
@@ -154,6 +160,20 @@ export interface ProfileParams extends RunParams {
   requestsPath: string;
 }
 
+export interface DeepDiveParams {
+  sessionId: string;
+  /** "GET", as the report's route has it. */
+  method: string;
+  /** The route as the report shows it ("/users/<int>"), or a raw path seen for it. */
+  route: string;
+  /** Call this path rather than the ones recorded for the route. */
+  path?: string;
+  /** Default 5. */
+  calls?: number;
+  /** Frames per allocation traceback, default 40. */
+  frames?: number;
+}
+
 export interface ReportChanged {
   sessionId: string;
   report: Report;
@@ -177,6 +197,7 @@ export interface Requests {
   [Method.export]: { params: ExportParams; result: ExportResult };
   [Method.openRecord]: { params: OpenRecordParams; result: SessionStatus };
   [Method.profileRequests]: { params: ProfileParams; result: SessionStatus };
+  [Method.deepDive]: { params: DeepDiveParams; result: DeepDive };
 }
 
 /** Notification method → params. */

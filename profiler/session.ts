@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Analyzer } from "./analysis/analyzer";
-import type { RecordLine, Report, RunInfo, Settings, Thresholds } from "./record/model";
+import { planDeepDive, summarizeDeepDive, type DeepDiveRequest } from "./analysis/deep";
+import type { DeepDive, RecordLine, Report, RunInfo, Settings, Thresholds } from "./record/model";
 import { RECORD_VERSION } from "./record/model";
 import { OptionError, checkStack, settingsFileOptions, toFramework, toSettings, toThresholds, withSettingsFile, type RawPoolOptions } from "./options";
 import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
@@ -136,6 +137,21 @@ export class Session {
 
   report(): Report {
     return this.analyzer.report();
+  }
+
+  /**
+   * tracemalloc on one route, in a worker of its own outside the pool, while the pool keeps
+   * serving: the app's lines by what they hold at each call's peak and keep after it, and
+   * their growth per call. The route is looked up in the report as it is now (its recorded
+   * paths and flag); the result is recorded and becomes the report's deepDive. Rejects with
+   * a DeepDiveError (unknown route, no path, a dive already running, the worker failed).
+   */
+  async deepDive(request: DeepDiveRequest): Promise<DeepDive> {
+    const target = planDeepDive(this.report(), request);
+    const calls = await this.supervisor.deepDive(target);
+    const result = summarizeDeepDive(target, calls);
+    this.record({ type: "deep", t: Date.now(), event: "result", result });
+    return result;
   }
 
   async stop(reason: string): Promise<void> {

@@ -4,7 +4,7 @@
 // tally), so `balloon run` keeps it for a whole run and draws its live table from it every 2 s.
 // Totals count every request ever added. Pure: no fs, no clock.
 import type {
-  AdaptiveSummary, AppLine, RecordLine, Report, RequestLine, RouteReport, RouteVerdict, StartLine, Thresholds,
+  AdaptiveSummary, AppLine, DeepDive, RecordLine, Report, RequestLine, RouteReport, RouteVerdict, StartLine, Thresholds,
 } from "../record/model";
 import { REPORT_VERSION, unknownSettings } from "../record/model";
 import { RouteAccumulator, SAMPLE_CAPACITY, failed, type RouteEvidence } from "./evidence";
@@ -39,6 +39,7 @@ export class Analyzer {
   /** "METHOD raw path" → the route template a worker resolved it to (bounded). */
   private readonly templates = new Map<string, string>();
   private concurrencySeen = 0;
+  private deepDive: DeepDive | null = null;
 
   constructor(thresholds: Partial<Thresholds> = {}) {
     this.thresholds = effectiveThresholds(thresholds);
@@ -50,6 +51,11 @@ export class Analyzer {
   }
 
   add(line: RecordLine): void {
+    // The deep dive's calls and worker are outside the run's traffic and pool: only its result is kept.
+    if (line.type === "deep") {
+      if (line.event === "result") this.deepDive = line.result;
+      return;
+    }
     this.firstT = Math.min(this.firstT, line.t);
     this.lastT = Math.max(this.lastT, line.t);
     this.workers.add(line);
@@ -141,6 +147,7 @@ export class Analyzer {
       approximations,
       adaptive: this.adaptiveSummary(routes),
       pool: { concurrencySeen: this.concurrencySeen, spawnToReadyMs: this.workers.spawnToReady(), master: this.workers.masterReport() },
+      ...(this.deepDive ? { deepDive: this.deepDive } : {}),
     };
   }
 

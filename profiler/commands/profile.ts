@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { DEFAULT_MAX_EXTRA, MAX_ADAPTIVE_ROUNDS, planExtraCalls } from "../analysis/adaptive";
+import { DeepDiveError, MAX_DEEP_CALLS, MAX_DEEP_FRAMES, parseDeepRoute, type DeepDiveRequest } from "../analysis/deep";
 import { OptionError } from "../options";
 import type { FatalMessage } from "../supervisor/shim-protocol";
 import { toReportJson } from "../report/json";
@@ -21,6 +22,55 @@ export interface ProfileOptions extends AppOptions {
   maxExtra?: string;
   /** false with --no-adaptive */
   adaptive?: boolean;
+  /** --deep ROUTE and its options. */
+  deep?: string;
+  deepCalls?: string;
+  deepFrames?: string;
+  deepPath?: string;
+}
+
+function wholeOption(name: string, text: string | undefined, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isInteger(value) || value < 1 || value > max) throw new OptionError(`${name} needs a whole number 1-${max}, got "${text}"`);
+  return value;
+}
+
+/** --deep and its options, checked before anything starts (the route itself only once the traffic has shown it). */
+export function deepRequestOf(options: Pick<ProfileOptions, "deep" | "deepCalls" | "deepFrames" | "deepPath">): DeepDiveRequest | null {
+  if (options.deep === undefined) {
+    const stray = options.deepCalls !== undefined ? "--deep-calls" : options.deepFrames !== undefined ? "--deep-frames" : options.deepPath !== undefined ? "--deep-path" : null;
+    if (stray) throw new OptionError(`${stray} needs --deep ROUTE`);
+    return null;
+  }
+  let route: { method?: string; route: string };
+  try {
+    route = parseDeepRoute(options.deep);
+  } catch (error) {
+    if (error instanceof DeepDiveError) throw new OptionError(error.message);
+    throw error;
+  }
+  if (options.deepPath !== undefined && !options.deepPath.startsWith("/")) throw new OptionError(`--deep-path needs a path starting with "/", got "${options.deepPath}"`);
+  return {
+    ...route,
+    path: options.deepPath,
+    calls: wholeOption("--deep-calls", options.deepCalls, MAX_DEEP_CALLS),
+    frames: wholeOption("--deep-frames", options.deepFrames, MAX_DEEP_FRAMES),
+  };
+}
+
+/** The deep dive after the traffic; a failure is kept to be said once the report is out. */
+async function deepDivePhase(session: Session, request: DeepDiveRequest): Promise<DeepDiveError | null> {
+  const name = `${request.method ? `${request.method} ` : ""}${request.route}`;
+  process.stderr.write(`[balloon] deep dive: ${escapeControl(name)} in a worker of its own under tracemalloc\n`);
+  try {
+    const dive = await session.deepDive(request);
+    process.stderr.write(`[balloon] deep dive: ${dive.calls} calls of ${escapeControl(`${dive.method} ${dive.route}`)}, ${dive.top.length} app lines, ${dive.frames} frames\n`);
+    return null;
+  } catch (error) {
+    if (error instanceof DeepDiveError) return error;
+    throw error;
+  }
 }
 
 
@@ -103,11 +153,13 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
   const requests = loadRequests(options.requests);
   const reportPath = checkOutputFiles(options);
   const maxExtra = maxExtraOf(options);
+  const deepRequest = deepRequestOf(options);
   const plan = planSession({ ...options, port: options.port ?? "0" });
   const { settings } = plan;
   const initial = settings.workers ?? Math.max(1, settings.minSpare ?? 1);
   const concurrency = options.concurrency ? Number(options.concurrency) : initial * settings.threads;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new OptionError(`--concurrency needs a whole number ≥ 1, got "${options.concurrency}"`);
+  let deepFailure: DeepDiveError | null = null;
   let onFailure: (message: string) => void = () => undefined;
   const failure = new Promise<string>((resolveFailure) => (onFailure = resolveFailure));
   const session = new Session(plan, shimDir, { bootFailed: (fatal) => onFailure(bootFailure(fatal, importHint(plan, fatal))), bootStalled: onFailure, refused: onFailure });
@@ -121,6 +173,7 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
     const codes = [...result.statuses.entries()].sort(([a], [b]) => a - b).map(([code, count]) => `${code === 0 ? "no response" : code} ×${count}`);
     process.stderr.write(`[balloon] sent ${result.sent} requests: ${codes.join(", ")}\n`);
     if (maxExtra > 0) await adaptivePhase(session, port, maxExtra, session.supervisor.readyWorkers);
+    if (deepRequest) deepFailure = await deepDivePhase(session, deepRequest);
   } finally {
     await session.stop("profile finished");
   }
@@ -132,4 +185,10 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
     process.stdout.write(`report written to ${escapeControl(reportPath)}\n`);
   }
   if (plan.recordPath) process.stdout.write(`recording written to ${escapeControl(plan.recordPath)}\n`);
+  if (deepFailure) {
+    const message = `--deep ${options.deep}: ${deepFailure.message}`;
+    // A route the run has not got, or cannot call, is a usage error; a worker that failed is not.
+    if (deepFailure.problem === "unknown-route" || deepFailure.problem === "no-path" || deepFailure.problem === "bad-request") throw new OptionError(message);
+    throw new RunFailure(message);
+  }
 }

@@ -180,7 +180,20 @@ export interface PhaseLine {
   budget: number;
 }
 
-export type RecordLine = StartLine | AppLine | RequestLine | WorkerLine | SampleLine | StopLine | PhaseLine;
+/**
+ * The deep dive on one route (a worker of its own under tracemalloc, outside the pool). Its
+ * calls are not request lines and its worker is not a pool worker: the analysis of the run
+ * leaves all of it out, and keeps the last "result" as the report's deepDive.
+ */
+export type DeepLine =
+  | { type: "deep"; t: number; event: "start"; worker: number; method: string; route: string; paths: string[]; calls: number; frames: number }
+  | { type: "deep"; t: number; event: "ready"; worker: number; pid: number; rssKiB: number }
+  | { type: "deep"; t: number; event: "call"; worker: number; pid: number; method: string; path: string; status: number; durationMs: number; capturedPeakKiB: number }
+  /** The deep worker is gone (stopped at the end, or it failed: `detail` says how). */
+  | { type: "deep"; t: number; event: "exit"; worker: number; pid: number; detail: string }
+  | { type: "deep"; t: number; event: "result"; result: DeepDive };
+
+export type RecordLine = StartLine | AppLine | RequestLine | WorkerLine | SampleLine | StopLine | PhaseLine | DeepLine;
 
 // ---- Report (balloon profile --report, balloon report --json) ----
 
@@ -311,6 +324,59 @@ export interface Report {
   adaptive: AdaptiveSummary | null;
   /** What a recommender needs of the pool (absent in reports before this field). */
   pool?: PoolReport;
+  /** The last deep dive of the run (`balloon profile --deep`), absent when none ran. */
+  deepDive?: DeepDive;
+}
+
+/** An app line the deep dive found holding memory (file relative like HandlerInfo.file). */
+export interface DeepSite {
+  file: string;
+  line: number;
+  /** The source line, stripped. */
+  code: string;
+  /** What the line had allocated during a call and still held at the call's traced peak: median over the calls whose peak was captured. */
+  peakKiB: number;
+  /** What the line still held after the last call of what the dive's calls allocated (after the last minus before the first; < 0: it freed more). */
+  retainedKiB: number;
+  /** Blocks behind the figure `top` is ordered by (peakCount or retainedCount). */
+  count: number;
+  peakCount: number;
+  retainedCount: number;
+}
+
+export interface DeepGrowth {
+  file: string;
+  line: number;
+  code: string;
+  /** Retained by the line per call over the repeats (calls 2..N): the snapshot after the last call minus after the first, / (N - 1). */
+  kibPerCall: number;
+}
+
+export interface DeepDive {
+  route: string;
+  method: string;
+  /** Calls made (and answered). */
+  calls: number;
+  /** Paths called, in turn. */
+  paths: string[];
+  /** Frames kept per traceback (tracemalloc.start). */
+  frames: number;
+  /** The route's primary flag when the dive ran (null: none), which decides the ordering of `top`. */
+  flag: RouteFlag | null;
+  /** peak for a balloon (and a route not flagged), retained for an inflation or a leak. */
+  orderedBy: "peak" | "retained";
+  top: DeepSite[];
+  /** Lines that kept memory on every repeat, most per call first (empty with fewer than 2 calls). */
+  growth: DeepGrowth[];
+  /** How close the captured peak came to tracemalloc's own (medians over the calls; exact null before Python 3.9). */
+  peak: { capturedKiB: number; exactKiB: number | null; coverage: number | null; capturedCalls: number; snapshots: number };
+  /** Memory with no app frame among the `frames` innermost (framework, libraries), at the peak (median) and retained;
+   * the truncated part had its traceback cut at `frames` (more frames would place it). */
+  outsideApp: { peakKiB: number; retainedKiB: number; truncatedPeakKiB: number; truncatedRetainedKiB: number };
+  /** HTTP status → calls. */
+  statuses: Record<string, number>;
+  /** Time per call in the deep worker (tracemalloc makes it slower than the pool's). */
+  durationMs: { median: number; max: number };
 }
 
 export interface MasterReport {

@@ -37,6 +37,7 @@ const REQUIRED_FIELDS: Record<RecordLine["type"], Record<string, FieldKind>> = {
   sample: { t: "number", worker: "number", pid: "number", rssKiB: "number" },
   stop: { t: "number" },
   phase: { t: "number", phase: "string", routes: "object", budget: "number" },
+  deep: { t: "number", event: "string" },
 };
 
 function isLineType(value: unknown): value is RecordLine["type"] {

@@ -3,7 +3,7 @@
 // Every string from the recording (paths, routes, handler files, exit details, reasons,
 // warnings) goes through safe(): it came from the app or a file, not from us.
 import Table from "cli-table3";
-import type { Report, RouteFlag, RouteReport, WorkerReport } from "../record/model";
+import type { DeepDive, Report, RouteFlag, RouteReport, WorkerReport } from "../record/model";
 import { CHURN_NOISE_SHARE, R2_LEAK } from "../analysis/verdicts";
 import { escapeControl as safe } from "./escape";
 
@@ -224,7 +224,51 @@ export function formatSummary(report: Report, opts: TextOptions = {}): string {
   return lines.join("\n");
 }
 
-/** Everything a finished run prints: route table, worker table, summary. */
+/** Lines of a deep dive printed in the table; the JSON has up to TOP_SITES. */
+const DEEP_ROWS = 10;
+const fixedKiB = (value: number): string => value.toFixed(1);
+
+/** The deep dive: its app lines (the figure they are ordered by first), their growth, how close the peak came. */
+export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}): string {
+  const color = opts.color ?? false;
+  const flag = dive.flag ? `${paint(dive.flag, FLAG_STYLE[dive.flag], color)}, ` : "";
+  const lines = [
+    `Deep dive ${safe(dive.method)} ${safe(dive.route)} (${flag}lines by ${dive.orderedBy}): ${plural(dive.calls, "call")} in a worker of its own, tracemalloc with ${dive.frames} frames`,
+  ];
+  if (dive.top.length === 0) {
+    lines.push("  no line of the app's own code held 1 KiB or more during these calls");
+  } else {
+    const peakFirst = dive.orderedBy === "peak";
+    const head = ["Line", "Code", peakFirst ? "Peak KiB" : "Retained KiB", peakFirst ? "Retained KiB" : "Peak KiB", "Blocks"];
+    const rows = dive.top.slice(0, DEEP_ROWS).map((site) => [
+      `${safe(site.file)}:${site.line}`, safe(site.code),
+      fixedKiB(peakFirst ? site.peakKiB : site.retainedKiB), fixedKiB(peakFirst ? site.retainedKiB : site.peakKiB), String(site.count),
+    ]);
+    const widths = fitColumns([head, ...rows], opts.width, [{ column: 1, minWidth: 16 }, { column: 0, minWidth: 12 }]);
+    const table = newTable(head, widths, color, [2, 3, 4]);
+    for (const row of rows) table.push(row);
+    lines.push(table.toString());
+    if (dive.top.length > DEEP_ROWS) lines.push(`  … ${plural(dive.top.length - DEEP_ROWS, "more line")} in the JSON report`);
+  }
+  if (dive.growth.length > 0) {
+    lines.push(`Growth per call over the repeats: ${dive.growth.slice(0, 3).map((site) => `${safe(site.file)}:${site.line} ${fixedKiB(site.kibPerCall)} KiB`).join(", ")}`);
+  }
+  const { peak, outsideApp } = dive;
+  const exact = peak.exactKiB === null ? "tracemalloc's own peak needs Python 3.9+" : `tracemalloc's own peak ${fixedKiB(peak.exactKiB)} KiB${peak.coverage === null ? "" : ` (${(peak.coverage * 100).toFixed(1)} % captured)`}`;
+  const outside = `outside the app's code: ${fixedKiB(outsideApp.peakKiB)} KiB at the peak, ${fixedKiB(outsideApp.retainedKiB)} KiB retained.`;
+  lines.push(peak.capturedCalls === 0
+    ? `No call rose 64 KiB above its start: no peak snapshot; ${outside}`
+    : `Peak snapshot at ${fixedKiB(peak.capturedKiB)} KiB above the call's start (median of ${peak.capturedCalls}), ${exact}; ${outside}`);
+  if (outsideApp.truncatedPeakKiB + outsideApp.truncatedRetainedKiB >= 1) {
+    lines.push(`${fixedKiB(Math.max(outsideApp.truncatedPeakKiB, outsideApp.truncatedRetainedKiB))} KiB had no app frame within ${dive.frames} frames: raise --deep-frames to place it.`);
+  }
+  const failed = Object.entries(dive.statuses).filter(([status]) => !status.startsWith("2") && !status.startsWith("3"));
+  if (failed.length > 0) lines.push(paint(`Calls answered ${failed.map(([status, count]) => `${status} ×${count}`).join(", ")}: the figures are those of the error path.`, "yellow", color));
+  return lines.join("\n");
+}
+
+/** Everything a finished run prints: route table, worker table, summary, and the deep dive when one ran. */
 export function formatReport(report: Report, opts: TextOptions = {}): string {
-  return `${formatRouteTable(report, opts)}\n${formatWorkerTable(report, opts)}\n${formatSummary(report, opts)}\n`;
+  const deep = report.deepDive ? `${formatDeepDive(report.deepDive, opts)}\n` : "";
+  return `${formatRouteTable(report, opts)}\n${formatWorkerTable(report, opts)}\n${formatSummary(report, opts)}\n${deep}`;
 }

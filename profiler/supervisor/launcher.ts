@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { Frame, ShimEnv, type ChildExitMessage, type FatalMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./shim-protocol";
+import { Frame, ShimEnv, type ChildExitMessage, type DeepWorkerConfig, type FatalMessage, type ForkMessage, type ForkedMessage, type HelloMessage, type LogMessage, type ShimConfig } from "./shim-protocol";
 import type { RunInfo, Settings } from "../record/model";
 import { FrameDecoder, encodeFrame, type DecodedFrame } from "./wire";
 import { SOCKET_FILE, createPrivateDir, removeStaleDirs } from "./private-dir";
@@ -237,10 +237,11 @@ export class Launcher {
     return this.masterSocket !== null;
   }
 
-  /** Asks the master to fork a worker (false while no master is connected). */
-  fork(workerId: number): boolean {
+  /** Asks the master to fork a worker, or the deep-dive worker (false while no master is connected). */
+  fork(workerId: number, deep?: DeepWorkerConfig): boolean {
     if (!this.masterSocket) return false;
-    this.masterSocket.write(encodeFrame(Frame.Fork, JSON.stringify({ workerId })));
+    const message: ForkMessage = deep ? { workerId, deep } : { workerId };
+    this.masterSocket.write(encodeFrame(Frame.Fork, JSON.stringify(message)));
     return true;
   }
 

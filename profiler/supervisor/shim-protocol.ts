@@ -38,6 +38,8 @@ export const Frame = {
   Forked: 0x18,
   /** master → supervisor: a forked worker exited (the master reaps it). Payload: ChildExitMessage JSON. */
   ChildExit: 0x19,
+  /** deep-dive worker → supervisor: what one call allocated, after its response's last frame. Payload: DeepCallMessage JSON. */
+  DeepCall: 0x1a,
 } as const;
 export type FrameType = (typeof Frame)[keyof typeof Frame];
 
@@ -119,6 +121,50 @@ export interface StopMessage {
 
 export interface ForkMessage {
   workerId: number;
+  /** Fork the deep-dive worker (tracemalloc on, outside the pool) rather than a pool worker. */
+  deep?: DeepWorkerConfig;
+}
+
+export interface DeepWorkerConfig {
+  /** Frames kept per allocation traceback (tracemalloc.start(frames)), 1-65535. */
+  frames: number;
+}
+
+/** An app line holding memory, as the deep-dive worker attributes it (deep.py). */
+export interface DeepSiteMessage {
+  /** Relative to the app directory like HandlerInfo.file (absolute when outside it). */
+  file: string;
+  line: number;
+  /** The source line, stripped ("" when linecache has no source). */
+  code: string;
+  /** At the peak: live bytes allocated during the call; retained: the change over the call (may be < 0). */
+  bytes: number;
+  /** Blocks (tracemalloc traces) behind those bytes. */
+  count: number;
+}
+
+/** What one call of the deep dive did, in bytes of traced memory above the call's start. */
+export interface DeepCallMessage {
+  /** The request it was about. */
+  id: number;
+  peak: {
+    /** The traced memory at the snapshot kept: the highest seen at a call or return of the handling thread. */
+    capturedBytes: number;
+    /** The highest seen at any such event (a snapshot was taken near it). */
+    observedBytes: number;
+    /** tracemalloc's own peak over the call (get_traced_memory after reset_peak): null before Python 3.9. */
+    exactBytes: number | null;
+    snapshots: number;
+    snapshotMs: number;
+  };
+  /** The app's lines at the captured peak (what they allocated during the call and still held), biggest first. */
+  peakSites: DeepSiteMessage[];
+  /** What each app line kept over the call (after minus before), biggest change first. */
+  retainedSites: DeepSiteMessage[];
+  /** Memory with no app frame among the captured ones (the framework's, a library's). */
+  outside: { peakBytes: number; retainedBytes: number };
+  /** Of memory with no app frame: tracebacks cut at the frame limit (more frames would tell). */
+  truncated: { peakBytes: number; retainedBytes: number };
 }
 
 export interface ForkedMessage {

@@ -4,6 +4,8 @@
 import type { Socket } from "node:net";
 import { Arbiter, type ArbiterAction, type ArbiterEvent } from "./arbiter";
 import { BootWatch } from "./boot-watch";
+import type { DeepCallResult } from "../analysis/deep";
+import { DEEP_CALL_TIMEOUT_FACTOR, DeepDiver, type DeepDiveSpec } from "./deep-dive";
 import { describeExit, signalName } from "./exitcause";
 import { MALFORMED_ROUTE, NO_WORKER, malformedRequest, requestLine, type Exchange } from "./exchange";
 import { HttpFront } from "./http";
@@ -62,6 +64,7 @@ export class Supervisor implements WorkerEvents {
   private shuttingDown = false;
   private masterReady = false;
   private readonly bootWatch: BootWatch;
+  private readonly deep: DeepDiver;
   private tick: NodeJS.Timeout | null = null;
   /** Monotonic ms of the event the arbiter is handling (its clock). */
   private eventAt = 0;
@@ -77,6 +80,7 @@ export class Supervisor implements WorkerEvents {
       workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
       masterReady: (hello) => this.onMasterReady(hello),
       forked: ({ workerId, pid }) => {
+        if (this.deep.owns(workerId)) return this.deep.forked(workerId, pid);
         const worker = this.workers.get(workerId);
         if (!worker || worker.pid !== 0) return;
         worker.pid = pid;
@@ -96,6 +100,15 @@ export class Supervisor implements WorkerEvents {
       rejected: (exchange, status, message) => this.recordRejected(exchange, status, message),
       log: (level, message) => options.log("http", { level, message }),
       now: this.now,
+    });
+    this.deep = new DeepDiver({
+      fork: (workerId, deep) => this.launcher.fork(workerId, deep),
+      record: options.record,
+      log: options.log,
+      now: this.now,
+      port: () => this.port,
+      bootTimeoutMs: settings.bootTimeoutSec * 1000,
+      callTimeoutMs: settings.timeoutSec * DEEP_CALL_TIMEOUT_FACTOR * 1000,
     });
     this.sampler = new Sampler(options.sampleIntervalMs ?? 250, () => this.workers.pids(), (samples) => this.onSamples(samples), options.readProcesses);
   }
@@ -129,6 +142,14 @@ export class Supervisor implements WorkerEvents {
     let kib = 0;
     for (const worker of this.workers.all()) kib += worker.rssKiB;
     return kib / 1024;
+  }
+
+  /**
+   * Runs one route's calls in a worker of its own under tracemalloc, outside the pool (which
+   * keeps serving), and stops it; one dive at a time. Rejects with a DeepDiveError.
+   */
+  deepDive(spec: DeepDiveSpec): Promise<DeepCallResult[]> {
+    return this.deep.dive(spec);
   }
 
   // ---- the arbiter's decisions, carried out ----
@@ -263,6 +284,7 @@ export class Supervisor implements WorkerEvents {
   }
 
   private onWorkerHello(hello: HelloMessage, socket: Socket, leftover: Buffer | null): void {
+    if (this.deep.owns(hello.workerId)) return this.deep.hello(hello, socket, leftover);
     const worker = this.workers.get(hello.workerId);
     if (!worker || worker.socket !== null || this.arbiter.phaseOf(worker.id) !== "starting") {
       socket.destroy();
@@ -294,6 +316,7 @@ export class Supervisor implements WorkerEvents {
   }
 
   private onWorkerExit(pid: number, exitCode: number | null, signal: number | null): void {
+    if (this.deep.exited(pid, describeExit(exitCode, signal))) return;
     const worker = this.workers.withPid(pid);
     if (worker) this.finalize(worker, { words: describeExit(exitCode, signal), exitCode, signal, withMaster: false });
   }
@@ -335,6 +358,7 @@ export class Supervisor implements WorkerEvents {
   private onFatal(fatal: FatalMessage): void {
     // The backoff counts when the process is seen gone (its exit, or the master's): its exit
     // status and this frame travel on different sockets, in either order.
+    if (this.deep.owns(fatal.workerId)) return this.deep.fatal(fatal);
     const who = fatal.workerId === 0 ? "the master" : `worker ${fatal.workerId}`;
     const what = fatal.stage === "import" ? "the app failed to load" : "could not start";
     const traceback = fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : "";
@@ -348,6 +372,7 @@ export class Supervisor implements WorkerEvents {
     const wasReady = this.masterReady;
     this.masterReady = false;
     this.bootWatch.gone("master");
+    this.deep.masterGone(`the Python master (pid ${pid}) ${describeExit(exitCode, signal)}`);
     if (this.shuttingDown) {
       // Forked workers are reported by the master as it reaps them; unforked ones never will be.
       for (const worker of this.workers.all()) {
@@ -427,8 +452,9 @@ export class Supervisor implements WorkerEvents {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.act({ type: "shutdown" });
+    this.deep.abort("the supervisor is stopping");
     const httpClosed = this.http.close();
-    await waitUntil(() => !this.arbiter.anyInflight, graceSec * 1000);
+    await waitUntil(() => !this.arbiter.anyInflight && this.deep.running === null, graceSec * 1000);
     for (const worker of this.workers.all()) worker.stop("shutdown");
     // An idle worker leaves on its Stop within milliseconds; the master's own stop would
     // SIGTERM it meanwhile and record a clean exit as "killed by signal 15".
@@ -449,6 +475,7 @@ export class Supervisor implements WorkerEvents {
 
   /** A second Ctrl-C: stop waiting for requests to finish, kill every process now. */
   killAll(): void {
+    killPid(this.deep.pid);
     for (const worker of this.workers.all()) killPid(worker.pid);
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
   }

@@ -6,7 +6,7 @@
 // and when the client's socket is full the worker's socket is paused, so the worker blocks
 // in its write instead of the supervisor buffering the body (backpressure end to end).
 import type { Socket } from "node:net";
-import { Frame, type ExitReason, type FullResponseHead, type HelloMessage, type LogMessage, type RequestStats, type ResponseEnd, type ResponseStart } from "./shim-protocol";
+import { Frame, type DeepCallMessage, type ExitReason, type FullResponseHead, type HelloMessage, type LogMessage, type RequestStats, type ResponseEnd, type ResponseStart } from "./shim-protocol";
 import { FrameDecoder, encodeFrame, splitHead, writeHeadFrame, type DecodedFrame } from "./wire";
 import { statusCode, type Exchange } from "./exchange";
 
@@ -17,6 +17,8 @@ export interface WorkerEvents {
   log(worker: Worker, message: LogMessage): void;
   /** The socket closed: the process is gone or going. */
   disconnected(worker: Worker): void;
+  /** The deep-dive worker's figures of a call, after its response (deep-dive.ts). */
+  deepCall?(worker: Worker, message: DeepCallMessage): void;
 }
 
 export class Worker {
@@ -120,9 +122,16 @@ export class Worker {
       case Frame.Log:
         this.events.log(this, JSON.parse(payload.toString("utf8")) as LogMessage);
         return;
+      case Frame.DeepCall:
+        if (this.events.deepCall) {
+          this.events.deepCall(this, JSON.parse(payload.toString("utf8")) as DeepCallMessage);
+          return;
+        }
+        break;
       default:
-        this.events.log(this, { level: "warning", message: `worker ${this.id}: unexpected frame 0x${type.toString(16)}` });
+        break;
     }
+    this.events.log(this, { level: "warning", message: `worker ${this.id}: unexpected frame 0x${type.toString(16)}` });
   }
 
   /** The client of `id` is not reading fast enough: stop reading the worker until it is. */

@@ -31,6 +31,14 @@ def make_app():
     return index
 
 
+class AppFilesTest(unittest.TestCase):
+    def test_names_without_a_file_are_never_the_apps(self):
+        files = AppFiles([os.getcwd(), HERE])
+        self.assertIn(os.path.join(HERE, "test_handlers.py"), files)
+        for name in ("<frozen importlib._bootstrap>", "<string>", "<unknown>"):
+            self.assertNotIn(name, files, "abspath() would put it under the working directory")
+
+
 class FindViewTest(unittest.TestCase):
     def assertView(self, routed, view, names=()):
         found, choices = find_view(routed, APP_FILES, names)

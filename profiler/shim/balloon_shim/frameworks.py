@@ -54,6 +54,15 @@ class RouteResolver:
         self._pyramid_views = None
         self._app_code = _callable_code(self._app) if self._resolve == self._wsgi else None
 
+    @property
+    def app_files(self):
+        """Which source files are the app's (AppFiles), as handlers are found in."""
+        return self._app_files
+
+    @property
+    def handlers(self):
+        return self._handlers
+
     def begin(self, environ):
         """(found, trace) before the call: found is (route template, HandlerInfo or None);
         or (None, a ViewTrace) to run around this call and give to finish()."""

@@ -18,8 +18,8 @@ _CO_VARARGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 # The parameter a decorator names the function it wraps, in the wild.
 _VIEW_PARAMETERS = frozenset(("f", "fn", "func", "function", "view", "view_func", "view_function", "viewfunc",
                               "wrapped", "handler", "callback", "method", "meth", "target"))
-_LIBRARY_DIRS = tuple({os.path.join(sysconfig.get_paths()[key], "") for key in ("stdlib", "platstdlib")})
-_SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+LIBRARY_DIRS = tuple({os.path.join(sysconfig.get_paths()[key], "") for key in ("stdlib", "platstdlib")})
+SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
 
 
 def readable_name(obj):
@@ -75,9 +75,10 @@ class AppFiles:
         found = self._known.get(filename)
         if found is None:
             path = os.path.abspath(filename)
-            found = path.startswith(self._roots) or not (
-                path.startswith(_LIBRARY_DIRS) or path.startswith(_SHIM_DIR) or filename.startswith("<")
-                or os.sep + "site-packages" + os.sep in path or os.sep + "dist-packages" + os.sep in path)
+            # "<frozen importlib._bootstrap>", "<string>": no file, and abspath would put it under a root.
+            found = not filename.startswith("<") and (path.startswith(self._roots) or not (
+                path.startswith(LIBRARY_DIRS) or path.startswith(SHIM_DIR)
+                or os.sep + "site-packages" + os.sep in path or os.sep + "dist-packages" + os.sep in path))
             self._known[filename] = found
         return found
 
@@ -232,7 +233,7 @@ class Handlers:
                 line = _definition_line(*inspect.getsourcelines(target))
             except (OSError, TypeError):
                 line = getattr(getattr(target, "__code__", None), "co_firstlineno", 0)
-            return {"qualname": readable_name(target), "file": self._relative(path), "line": line}
+            return {"qualname": readable_name(target), "file": self.relative(path), "line": line}
         except Exception:
             return None
 
@@ -242,9 +243,9 @@ class Handlers:
         except (OSError, TypeError):
             line = code.co_firstlineno
         qualname = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
-        return {"qualname": readable(qualname, module), "file": self._relative(code.co_filename), "line": line}
+        return {"qualname": readable(qualname, module), "file": self.relative(code.co_filename), "line": line}
 
-    def _relative(self, path):
+    def relative(self, path):
         path = os.path.abspath(path)
         if path.startswith(self._cwd + os.sep):
             return os.path.relpath(path, self._cwd)

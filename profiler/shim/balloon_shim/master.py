@@ -68,7 +68,8 @@ class Master:
                 frame = reader.pop()
                 while frame is not None:
                     if frame[0] == Frame.Fork:
-                        self._fork(json.loads(frame[1])["workerId"])
+                        fork = json.loads(frame[1])
+                        self._fork(fork["workerId"], fork.get("deep"))
                     elif frame[0] == Frame.Stop:
                         self._stop_children(signal.SIGTERM, _STOP_GRACE_SEC)
                         return ExitCode.Ok
@@ -76,15 +77,16 @@ class Master:
                         self._log("warning", "master ignored frame type 0x%02x" % frame[0])
                     frame = reader.pop()
 
-    def _fork(self, worker_id):
+    def _fork(self, worker_id, deep):
         master_pid = os.getpid()
         pid = os.fork()
         if pid == 0:
-            self._become_worker(worker_id, master_pid)  # never returns
+            self._become_worker(worker_id, master_pid, deep)  # never returns
         self._children[pid] = worker_id
         send_json(self._sock, Frame.Forked, {"workerId": worker_id, "pid": pid})
 
-    def _become_worker(self, worker_id, master_pid):
+    def _become_worker(self, worker_id, master_pid, deep):
+        """`deep`: a DeepWorkerConfig, for the deep-dive worker (deep_worker.py), else None."""
         code = ExitCode.WorkerBootError
         try:
             # Its own process group first, before the app can start anything.
@@ -103,7 +105,12 @@ class Master:
             if loaded is None:
                 loaded = load_or_die(sock, self._config, worker_id)
                 info = app_info(self._config, loaded)
-            code = run_worker(sock, loaded, self._config, worker_id, info, warn=False)
+            if deep is None:
+                code = run_worker(sock, loaded, self._config, worker_id, info, warn=False)
+            else:
+                from .deep_worker import run_deep_worker
+
+                code = run_deep_worker(sock, loaded, self._config, worker_id, info, deep["frames"])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:

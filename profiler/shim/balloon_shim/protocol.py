@@ -22,6 +22,7 @@ class Frame:
     MasterReady = 0x17
     Forked = 0x18
     ChildExit = 0x19
+    DeepCall = 0x1A
 
 
 class ExitCode:

@@ -35,6 +35,7 @@ class Worker:
         self.accounting = Accounting(config)
         self._threads = max(1, int(config.get("threads") or 1))
         self._body_span = None  # begun by the reader just before a big body arrives
+        self._run_app = run_app  # the deep-dive worker's wraps it (deep_worker.py)
 
     def send(self, data):
         """Writes whole encoded frames; the lock keeps frames of different threads apart."""
@@ -139,7 +140,7 @@ class Worker:
         try:
             if trace is not None:
                 trace.start()
-            small_body = _run_app(self._app, environ, response)
+            small_body = self._run_app(self._app, environ, response)
         except SystemExit as exc:
             self._app_exits(exc, head)
         except Exception as exc:
@@ -181,7 +182,7 @@ class Worker:
             sys.stderr.write(message + "\n")
 
 
-def _run_app(app, environ, response):
+def run_app(app, environ, response):
     """Calls the app and sends its body (Response.send_result), returning a small one. A frame
     of its own: the app's iterable and its close() go when it returns."""
     result = app(environ, response.start_response)

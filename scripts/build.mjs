@@ -10,7 +10,8 @@ rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
 await build({
-  entryPoints: { cli: join(root, "profiler/cli.ts") },
+  // The language server runs recommendations and file reads in a worker thread: its own entry.
+  entryPoints: { cli: join(root, "profiler/cli.ts"), "jobs-worker": join(root, "profiler/lsp/jobs-worker.ts") },
   outdir: dist,
   bundle: true,
   platform: "node",

@@ -9,7 +9,8 @@ import { recommend } from "../recommend/recommend";
 import { formatRecommendation } from "../report/recommendation-text";
 import { EXPORTERS, EXPORT_FORMATS, ExportError, isExportFormat } from "../recommend/exporters";
 import type { Report } from "../record/model";
-import { readMeasurements } from "./measurements";
+import type { Recommendation } from "../recommend/model";
+import { readMeasurements, type Measurements } from "./measurements";
 
 export interface RecommendOptions {
   format?: string;
@@ -53,34 +54,48 @@ function positive(raw: string | undefined, option: string, integer: boolean): nu
   return value;
 }
 
-export async function recommendCommand(input: string, options: RecommendOptions): Promise<void> {
-  const format = options.format ?? "text";
-  if (format !== "text" && !isExportFormat(format)) throw new OptionError(`--format must be one of text, ${EXPORT_FORMATS.join(", ")}, got "${format}"`);
-  const explicitBudget = positive(options.memoryBudget, "--memory-budget", false);
+export interface RecommendFor {
+  /** MiB; absent: DEFAULT_BUDGET_SHARE of the machine's (or the container's) memory. */
+  budgetMiB?: number;
+  speed?: number;
+  concurrency?: number;
+  dbMaxConnections?: number;
+}
+
+/** The recommendation for measured figures (the CLI's and the language server's): the budget, the CPUs, the source named. */
+export function recommendationFor(measured: Measurements, path: string, options: RecommendFor = {}): Recommendation {
   const memory = machineMemory();
-  const budgetMiB = explicitBudget ?? Math.floor(memory.mib * DEFAULT_BUDGET_SHARE);
-  const budgetSource = explicitBudget !== undefined ? "--memory-budget" : `${DEFAULT_BUDGET_SHARE * 100}% of ${memory.words}`;
-  const speed = positive(options.speed, "--speed", false);
-  const concurrency = positive(options.concurrency, "--concurrency", true);
-  const dbMaxConnections = positive(options.dbMaxConnections, "--db-max-connections", true);
-  const path = resolve(input);
-  const measured = await readMeasurements(path, toThresholds(options.threshold));
+  const budgetMiB = options.budgetMiB ?? Math.floor(memory.mib * DEFAULT_BUDGET_SHARE);
+  const budgetSource = options.budgetMiB !== undefined ? "--memory-budget" : `${DEFAULT_BUDGET_SHARE * 100}% of ${memory.words}`;
   const { report } = measured;
-  const rec = recommend({
+  return recommend({
     report,
     workload: measured.workload,
     budgetMiB,
     budgetSource,
     cpuCount: availableParallelism(),
-    targetConcurrency: concurrency,
-    dbMaxConnections,
-    replay: { speed, concurrency },
+    targetConcurrency: options.concurrency,
+    dbMaxConnections: options.dbMaxConnections,
+    replay: { speed: options.speed, concurrency: options.concurrency },
     source: {
       app: report.app.target, framework: report.app.framework, python: report.app.python,
       recordedAt: measured.workload?.recordedAt ? new Date(measured.workload.recordedAt).toISOString() : "",
       requests: report.totals.requests, file: basename(path),
     },
   });
+}
+
+export async function recommendCommand(input: string, options: RecommendOptions): Promise<void> {
+  const format = options.format ?? "text";
+  if (format !== "text" && !isExportFormat(format)) throw new OptionError(`--format must be one of text, ${EXPORT_FORMATS.join(", ")}, got "${format}"`);
+  const budgetMiB = positive(options.memoryBudget, "--memory-budget", false);
+  const speed = positive(options.speed, "--speed", false);
+  const concurrency = positive(options.concurrency, "--concurrency", true);
+  const dbMaxConnections = positive(options.dbMaxConnections, "--db-max-connections", true);
+  const path = resolve(input);
+  const measured = await readMeasurements(path, toThresholds(options.threshold));
+  const { report } = measured;
+  const rec = recommendationFor(measured, path, { budgetMiB, speed, concurrency, dbMaxConnections });
   let text: string;
   if (format === "text") {
     text = formatRecommendation(rec, { width: process.stdout.columns });

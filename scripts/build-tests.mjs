@@ -1,5 +1,6 @@
 // Compiles every profiler/**/*.ts to CommonJS in out/test-build for the unit tests
-// (test/unit/*.test.mjs import "../../out/test-build/<module>.js"). One file per module, not
+// (test/unit/*.test.mjs import "../../out/test-build/<module>.js"), and the extension's pure
+// modules to out/test-build/extension/ (they import `vscode` as types only). One file per module, not
 // bundled: CJS keeps the sources' extensionless relative imports working, and esbuild's
 // export annotations let Node's ESM loader see named exports.
 import { build } from "esbuild";
@@ -19,6 +20,19 @@ await build({
   entryPoints,
   outdir,
   outbase: join(root, "profiler"),
+  platform: "node",
+  format: "cjs",
+  bundle: false,
+  target: "node20",
+  sourcemap: "inline",
+  logLevel: "warning",
+});
+
+const extensionModules = ["config.ts", "interpreter.ts", "target.ts"].map((name) => join(root, "extension", name));
+await build({
+  entryPoints: extensionModules,
+  outdir: join(outdir, "extension"),
+  outbase: join(root, "extension"),
   platform: "node",
   format: "cjs",
   bundle: false,

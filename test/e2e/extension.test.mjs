@@ -4,7 +4,7 @@
 // what a person would see: the panel's chart and its route table with the planted handler
 // flagged, the warning squiggle and code lens on the handler's own line; then the gunicorn
 // settings exported into the workspace, Stop, and no Python process left. Screenshots go to
-// test-out/e2e/ (panel.png, handler.png; failure.png when a step fails).
+// test-out/e2e/ (panel.png, handler.png, hover.png and the same regions alone; failure.png when a step fails).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -98,6 +98,8 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop", { timeout:
     assert.ok(drawn > 100, `the chart canvas has ${drawn} pixels off its background`);
     lap("trafficToPanel");
     await page.screenshot({ path: path.join(outDir, "panel.png") });
+    // The panel alone, for the README (docs/panel.png is a copy once looked at).
+    await page.locator("iframe.webview").first().screenshot({ path: path.join(outDir, "panel-only.png") });
 
     // The editor: the warning squiggle on the planted handler's line, and its code lens.
     await quickOpen(page, "app.py");
@@ -108,6 +110,7 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop", { timeout:
     await lens.waitFor();
     assert.match(await lens.innerText(), /^peak [\d.]+ MiB · retained [\d.]+ MiB · 12 calls · inflates$/);
     // The squiggle is drawn at its line's height: the view line there holds the handler's def.
+    await editor.screenshot({ path: path.join(outDir, "handler-only.png") });
     const lineText = await squiggle.evaluate((node) => {
       const top = node.closest(".view-overlays > div")?.style.top ?? node.parentElement?.style.top;
       const line = [...document.querySelectorAll(".editor-instance .view-lines .view-line")].find((l) => l.style.top === top);
@@ -117,6 +120,17 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop", { timeout:
     const problems = await page.locator('[id="status.problems"]').getAttribute("aria-label");
     assert.match(problems ?? "", /Warnings: 1\b/);
     await page.screenshot({ path: path.join(outDir, "handler.png") });
+    // The hover on the handler's name: the warning's words and the figures.
+    await editor.locator(".view-line span", { hasText: /^export$/ }).first().hover();
+    const hover = page.locator(".monaco-hover:not(.hidden)", { hasText: "Retained:" }).first();
+    await hover.waitFor();
+    const hoverText = await hover.innerText();
+    assert.match(hoverText, /GET \/export inflates each worker by [\d.]+ MiB; peak [\d.]+ MiB over 12 calls/);
+    assert.match(hoverText, /GET \/export — app\.export/);
+    assert.match(hoverText, /inflates: first call keeps/);
+    await page.waitForTimeout(500); // the hover fades in
+    await page.screenshot({ path: path.join(outDir, "hover.png") });
+    await editor.screenshot({ path: path.join(outDir, "handler-hover-only.png") });
     lap("editorMarks");
 
     // Export: the quick pick of servers, gunicorn written into the workspace.

@@ -17,6 +17,23 @@ export default tseslint.config(
     rules: { "no-restricted-imports": "off" },
   },
   {
+    // The webview takes nothing of the engine but protocol.ts's types (the page bundles no engine code).
+    files: ["webview/**/*.ts"],
+    rules: {
+      "no-restricted-imports": "off",
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "vscode", message: "Only extension/ may import vscode." }],
+          patterns: [
+            { group: ["**/profiler/*", "**/profiler/**/*", "!**/profiler/protocol"], message: "The webview imports only profiler/protocol.ts." },
+            { group: ["**/profiler/protocol"], allowTypeImports: true, message: "The webview takes only types from profiler/protocol.ts (import type)." },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The bin launcher is CommonJS on purpose: it loads the bundled dist/cli.js.
     files: ["bin/*.js"],
     languageOptions: { sourceType: "commonjs", globals: { require: "readonly" } },

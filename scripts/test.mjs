@@ -34,6 +34,7 @@ try {
 step("build", "node", ["scripts/build.mjs"]);
 step("build for tests", "node", ["scripts/build-tests.mjs"]);
 step("typecheck", "npx", ["tsc", "-p", "tsconfig.json", "--noEmit"]);
+step("typecheck the webview", "npx", ["tsc", "-p", "webview/tsconfig.json", "--noEmit"]);
 step("lint", "npx", ["eslint", "."]);
 
 const files = (dir) => readdirSync(join(root, dir)).filter((name) => name.endsWith(".test.mjs")).map((name) => join(dir, name));

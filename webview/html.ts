@@ -1,29 +1,30 @@
-// Placeholder until the webview branch lands (it replaces this file, with the same panelHtml):
-// the panel's page with its strict CSP. Pure, no vscode import.
+// The panel's HTML from webview/index.html, for the extension (extension/panel.ts) and the tests.
+// Pure, no vscode import: the caller passes webview.cspSource, a fresh nonce and the asWebviewUri()
+// of dist/webview/main.js and style.css. Bundlers load index.html as text (esbuild: loader ".html": "text").
+import template from "./index.html";
+
 export interface PanelHtmlParts {
+  /** webview.cspSource: where the page may load styles, fonts and images from. */
   cspSource: string;
+  /** A new random value per page load (letters and digits). */
   nonce: string;
   scriptUri: string;
   styleUri: string;
 }
 
+/** The Content-Security-Policy of the panel: the nonce'd script, and styles, fonts, images from cspSource. */
 export function panelCsp({ cspSource, nonce }: Pick<PanelHtmlParts, "cspSource" | "nonce">): string {
   return `default-src 'none'; img-src ${cspSource} data:; style-src ${cspSource}; font-src ${cspSource}; script-src 'nonce-${nonce}'`;
 }
 
-const attribute = (value: string): string => value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const escapeAttribute = (value: string) => value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 export function panelHtml(parts: PanelHtmlParts): string {
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${attribute(panelCsp(parts))}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${attribute(parts.styleUri)}">
-<title>Balloon</title></head>
-<body>
-<header id="status">Balloon: waiting for a run</header>
-<canvas id="timeline" width="900" height="220" aria-label="memory per worker"></canvas>
-<table id="routes"><thead><tr><th>route</th><th>flags</th><th>peak MiB</th><th>retained MiB</th><th>calls</th><th>handler</th></tr></thead><tbody></tbody></table>
-<script nonce="${attribute(parts.nonce)}" src="${attribute(parts.scriptUri)}"></script>
-</body></html>`;
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(parts.nonce)) throw new Error("a CSP nonce is letters, digits and + / = _ - only");
+  const values: Record<string, string> = { csp: panelCsp(parts), nonce: parts.nonce, scriptUri: parts.scriptUri, styleUri: parts.styleUri };
+  return template.replace(/\{\{(\w+)\}\}/g, (place, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`index.html has an unknown place ${place}`);
+    return escapeAttribute(value);
+  });
 }

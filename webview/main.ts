@@ -1,75 +1,51 @@
-// Placeholder until the webview branch lands (it replaces this file): the panel's message loop,
-// a plain canvas line per worker and the route table, enough for the extension's own tests.
-/// <reference lib="dom" />
-import type { FromWebview, PoolEvent, SamplePoint, SessionStatus, ToWebview } from "../profiler/protocol";
-import type { Report } from "../profiler/record/model";
+// The webview's entry: VS Code's API is used here and nowhere else. Messages from the extension
+// and the user's actions go through the reducer; the panel redraws once per frame; the UI choices
+// are kept with setState so a hidden or reloaded panel comes back on the same tab and sort, and
+// "ready" asks the extension for the data again (it answers with a timelineReset and the rest).
+import type { FromWebview } from "../profiler/protocol";
+import { frameCoalescer } from "./frames";
+import { initialState, isToWebview, reduce, savedState, type Action } from "./state";
+import { currentPalette, watchTheme } from "./theme";
+import { mountApp } from "./views/app";
 
-declare function acquireVsCodeApi(): { postMessage(message: FromWebview): void };
+interface VsCodeApi {
+  postMessage(message: FromWebview): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare function acquireVsCodeApi(): VsCodeApi;
+
 const vscode = acquireVsCodeApi();
+let state = reduce(initialState(), { type: "ui/restore", saved: vscode.getState() });
+let paletteStale = false;
 
-let samples: SamplePoint[] = [];
-let events: PoolEvent[] = [];
-
-function css(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
-
-function drawTimeline(): void {
-  const canvas = document.getElementById("timeline") as HTMLCanvasElement;
-  const g = canvas.getContext("2d");
-  if (!g) return;
-  g.fillStyle = css("--vscode-editor-background", "#1e1e1e");
-  g.fillRect(0, 0, canvas.width, canvas.height);
-  if (samples.length === 0) return;
-  const t0 = samples[0].t;
-  const t1 = Math.max(t0 + 1, samples[samples.length - 1].t);
-  const top = Math.max(...samples.map((s) => s.rssKiB)) * 1.1;
-  const x = (t: number): number => 10 + ((t - t0) / (t1 - t0)) * (canvas.width - 20);
-  const y = (kib: number): number => canvas.height - 10 - (kib / top) * (canvas.height - 20);
-  const colours = [css("--vscode-charts-blue", "#3794ff"), css("--vscode-charts-orange", "#d18616"), css("--vscode-charts-green", "#89d185"), css("--vscode-charts-purple", "#b180d7")];
-  const byWorker = new Map<string, SamplePoint[]>();
-  for (const s of samples) byWorker.set(`${s.worker}:${s.pid}`, [...(byWorker.get(`${s.worker}:${s.pid}`) ?? []), s]);
-  g.lineWidth = 2;
-  for (const points of byWorker.values()) {
-    g.strokeStyle = colours[points[0].worker % colours.length];
-    g.beginPath();
-    points.forEach((p, i) => (i === 0 ? g.moveTo(x(p.t), y(p.rssKiB)) : g.lineTo(x(p.t), y(p.rssKiB))));
-    g.stroke();
+const requestDraw = frameCoalescer(() => {
+  if (paletteStale) {
+    paletteStale = false;
+    app.setPalette(currentPalette());
   }
-  g.fillStyle = css("--vscode-charts-red", "#f14c4c");
-  for (const e of events) if (e.kind !== "ready" && e.t >= t0) g.fillRect(x(e.t) - 1, 0, 2, canvas.height);
+  app.render(state);
+}, (callback) => requestAnimationFrame(callback));
+
+function dispatch(action: Action): void {
+  const next = reduce(state, action);
+  if (next === state) return;
+  if (next.ui !== state.ui) vscode.setState(savedState(next));
+  state = next;
+  requestDraw();
 }
 
-function showStatus(status: SessionStatus): void {
-  (document.getElementById("status") as HTMLElement).textContent =
-    `Balloon: ${status.state} · ${status.workers} workers · ${status.totalRssMiB.toFixed(1)} MiB · ${status.requests} requests${status.url ? ` · ${status.url}` : ""}`;
-}
+const root = document.getElementById("app");
+if (!root) throw new Error("the panel's page has no #app element");
+const app = mountApp(root, { send: (message) => vscode.postMessage(message), dispatch }, currentPalette());
 
-function showReport(report: Report): void {
-  const body = document.querySelector("#routes tbody") as HTMLElement;
-  body.replaceChildren(...report.routes.map((route) => {
-    const row = document.createElement("tr");
-    const cells = [`${route.method} ${route.route}`, route.flags.join(", "), String(route.peakMiB.max), String(route.retainedMiB.first), String(route.requests)];
-    for (const text of cells) row.appendChild(document.createElement("td")).textContent = text;
-    const handler = row.appendChild(document.createElement("td"));
-    if (route.handler) {
-      const link = handler.appendChild(document.createElement("a"));
-      const { file, line } = route.handler;
-      link.textContent = `${route.handler.qualname} (${file}:${line})`;
-      link.href = "#";
-      link.addEventListener("click", () => vscode.postMessage({ type: "openHandler", file, line }));
-    }
-    if (route.flags.length > 0) row.className = "flagged";
-    return row;
-  }));
-}
-
-window.addEventListener("message", (event: MessageEvent<ToWebview>) => {
-  const message = event.data;
-  if (message.type === "status") showStatus(message.status);
-  else if (message.type === "timelineReset") [samples, events] = [message.batch.samples, message.batch.events];
-  else if (message.type === "timeline") [samples, events] = [samples.concat(message.batch.samples), events.concat(message.batch.events)];
-  else if (message.type === "report") showReport(message.report);
-  if (message.type === "timeline" || message.type === "timelineReset") drawTimeline();
+window.addEventListener("message", (event: MessageEvent<unknown>) => {
+  if (isToWebview(event.data)) dispatch(event.data);
 });
+watchTheme(() => {
+  paletteStale = true;
+  requestDraw();
+});
+app.render(state);
 vscode.postMessage({ type: "ready" });

@@ -1,0 +1,64 @@
+// The Routes tab: every route with its figures and flags, sortable by any column; a row opens to
+// its verdicts' reasons, and the handler's file:line goes to the code. Header and rows are built
+// once and updated in place (see route-row.ts).
+import type { Report } from "../model";
+import { filterRoutes, ROUTE_COLUMNS, routeKey, sortRoutes, type RouteFilter } from "../routes";
+import type { State, UiState } from "../state";
+import { dropdown } from "../toolkit";
+import { el } from "./dom";
+import { RouteRow } from "./route-row";
+import type { View, ViewContext } from "./view";
+
+const FILTERS: readonly { value: RouteFilter; label: string }[] = [
+  { value: "all", label: "All routes" },
+  { value: "flagged", label: "Flagged or undecided" },
+];
+
+export function routesView(context: ViewContext): View {
+  const filter = dropdown(FILTERS, (value) => context.dispatch({ type: "ui/filterRoutes", filter: value }), "route-filter");
+  const summary = el("span", { class: "muted" });
+  const sortButtons = ROUTE_COLUMNS.map((column) => el("button", { class: "sort", title: column.tooltip, on: { click: () => context.dispatch({ type: "ui/sortBy", column: column.id }) } }));
+  const headers = ROUTE_COLUMNS.map((column, index) => el("th", { class: `col-${column.id}${column.numeric ? " num" : ""}`, attrs: { "data-column": column.id } }, sortButtons[index]));
+  const body = el("tbody");
+  const table = el("table", { class: "routes" }, el("thead", {}, el("tr", {}, ...headers, el("th", {}, "Handler"))), body);
+  const empty = el("p", { class: "empty" }, "No routes yet: send requests to the app and they show here with their memory figures.");
+  const element = el("div", { class: "routes-view" }, el("div", { class: "toolbar" }, filter.element, summary), empty, el("div", { class: "table-scroll" }, table));
+  const rows = new Map<string, RouteRow>();
+  let shown: { report: Report | null; ui: UiState } | null = null;
+
+  const showSort = (ui: UiState) =>
+    ROUTE_COLUMNS.forEach((column, index) => {
+      const sorted = ui.sort.column === column.id;
+      headers[index].setAttribute("aria-sort", sorted ? (ui.sort.direction === "asc" ? "ascending" : "descending") : "none");
+      sortButtons[index].textContent = column.title + (sorted ? (ui.sort.direction === "asc" ? " ▲" : " ▼") : "");
+    });
+
+  return {
+    element,
+    update(state: State) {
+      const { report, ui } = state;
+      if (shown && shown.report === report && shown.ui.sort === ui.sort && shown.ui.filter === ui.filter && shown.ui.selectedRoute === ui.selectedRoute) return;
+      shown = { report, ui };
+      filter.setValue(ui.filter);
+      showSort(ui);
+      const all = report?.routes ?? [];
+      const flagged = all.filter((route) => route.flags.length > 0).length;
+      summary.textContent = all.length === 0 ? "" : `${all.length} route${all.length === 1 ? "" : "s"}, ${flagged} flagged`;
+      empty.hidden = all.length > 0;
+      table.hidden = all.length === 0;
+
+      const visible = sortRoutes(filterRoutes(all, ui.filter), ui.sort);
+      const keep = new Set(visible.map(routeKey));
+      for (const key of rows.keys()) if (!keep.has(key)) rows.delete(key);
+      const order = visible.flatMap((route) => {
+        const key = routeKey(route);
+        let row = rows.get(key);
+        if (!row) rows.set(key, (row = new RouteRow(route, context)));
+        return row.update(route, key === ui.selectedRoute);
+      });
+      // Move rows only when the order changed: a moved row drops a click in progress.
+      const current = Array.from(body.children);
+      if (current.length !== order.length || order.some((row, index) => current[index] !== row)) body.replaceChildren(...order);
+    },
+  };
+}

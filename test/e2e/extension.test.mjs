@@ -3,7 +3,8 @@
 // inflation) opened, "Run App with Balloon" from the palette, traffic to the app's port, then
 // what a person would see: the panel's chart and its route table with the planted handler
 // flagged, the warning squiggle and code lens on the handler's own line; then the gunicorn
-// settings exported into the workspace, Stop, and no Python process left. Screenshots go to
+// settings exported into the workspace, Stop, and no Python process left; run again and reload
+// the window: none left either. Screenshots go to
 // test-out/e2e/ (panel.png, handler.png, hover.png and the same regions alone; failure.png when a step fails).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -36,7 +37,7 @@ function appProcesses(rootPid) {
   });
 }
 
-test("run, traffic, panel, squiggle and lens, export gunicorn, stop", { timeout: 300_000 }, async () => {
+test("run, traffic, panel, squiggle and lens, export gunicorn, stop, reload", { timeout: 300_000 }, async () => {
   mkdirSync(outDir, { recursive: true });
   const timings = {};
   let t = Date.now();
@@ -165,6 +166,18 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop", { timeout:
     await waitFor(() => running.every((pid) => !pidAlive(pid)) && appProcesses(server.proc.pid).length === 0, { timeoutMs: 30_000, what: "no Python process left" });
     assert.equal((await request(port, "/hello").catch(() => ({ status: 0 }))).status, 0, "nothing serves the port");
     lap("stop");
+
+    // A window reload (the extension deactivated) takes a running app down too.
+    await runCommand(page, "Balloon: Run App with Balloon");
+    await waitFor(async () => (await request(port, "/hello").catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 60_000, what: "the app again" });
+    const again = await waitFor(() => {
+      const found = appProcesses(server.proc.pid);
+      return found.length >= 3 && found;
+    }, { what: "the master and workers again" });
+    await runCommand(page, "Developer: Reload Window");
+    await waitFor(() => again.every((pid) => !pidAlive(pid)), { timeoutMs: 30_000, what: "no Python process left after the reload" });
+    await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor();
+    lap("reload");
     process.stdout.write(`# e2e timings (s): ${JSON.stringify(timings)}\n`);
     writeFileSync(path.join(outDir, "timings.json"), JSON.stringify(timings, null, 2));
   } catch (error) {

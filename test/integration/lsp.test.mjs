@@ -117,6 +117,16 @@ describe("balloon lsp --stdio", () => {
     await assert.rejects(client.request("balloon/run", runParams({ workers: 0 })), /workers must be between 1 and 256, got 0/);
   });
 
+  test("an app that fails to import: the status says why, with the traceback, and nothing keeps running", async () => {
+    const faults = path.join(repoRoot, "test/fixtures/apps/faults");
+    const status = await client.request("balloon/run", { app: { target: "broken:application", cwd: faults, framework: "wsgi", python, pythonWhy: "the test's" }, settings: { workers: 1, port: 0 } });
+    const failed = await client.waitFor("balloon/statusChanged", (s) => s.sessionId === status.sessionId && s.state === "failed" && s.failure);
+    assert.match(failed.failure.message, /^the app failed to load: .*planted import failure in broken\.py/);
+    assert.match(failed.failure.traceback, /Traceback[\s\S]*broken\.py/);
+    await client.waitFor("balloon/statusChanged", (s) => s.sessionId === status.sessionId && s.state === "failed" && s.url === null && s.workers === 0);
+    await waitFor(() => pythonsUnder(client.pid).length === 0, { what: "the failed app's processes gone" });
+  });
+
   test("the app's master killed: the session says so, the server goes on", async () => {
     const status = await client.request("balloon/run", runParams({ workers: 1 }));
     const ready = await client.waitFor("balloon/timeline", (b) => b.sessionId === status.sessionId && b.events.some((e) => e.kind === "ready"));

@@ -34,6 +34,8 @@ export class LiveSession {
   private lastReport: Report | null = null;
   /** Lines since the last report was drawn. */
   private reportDirty = false;
+  /** Lines since the last report was sent (a routes request draws one without sending it). */
+  private reportUnsent = false;
   private stopped: Promise<void> | null = null;
   readonly timeline: Timeline;
   private readonly timelineThrottle: Throttle;
@@ -179,6 +181,7 @@ export class LiveSession {
       if (this.state !== "failed") this.state = "stopped";
       this.timelineThrottle.flushNow();
       this.reportDirty = true;
+      this.reportUnsent = true;
       this.reportThrottle.flushNow();
       this.statusThrottle.cancel();
       this.listener.status(this.status());
@@ -196,12 +199,14 @@ export class LiveSession {
     }
     if (line.type === "request" || line.type === "worker" || line.type === "app") {
       this.reportDirty = true;
+      this.reportUnsent = true;
       this.reportThrottle.poke();
     }
   }
 
   private publishReport(): void {
-    if (!this.session || !this.reportDirty) return;
+    if (!this.session || !this.reportUnsent) return;
+    this.reportUnsent = false;
     this.listener.report({ sessionId: this.id, report: this.report() });
   }
 

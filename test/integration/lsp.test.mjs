@@ -60,6 +60,8 @@ describe("balloon lsp --stdio", () => {
     await client.waitFor("balloon/statusChanged", (s) => s.sessionId === status.sessionId && s.state === "running");
 
     await send(status.url, [...repeat("/hello", 4), ...repeat(BALLOON.path, 12), ...repeat(INFLATE.path, 12)]);
+    // A panel asking for the report between batches (as it does when it opens) must not swallow the next batch.
+    assert.equal((await client.request("balloon/routes", { sessionId: status.sessionId })).totals.requests, 28);
 
     // Warnings come with the report batches (every 2 s): wait for both planted lines.
     const diagnostics = await client.waitFor("textDocument/publishDiagnostics", (p) => p.uri === appUri &&

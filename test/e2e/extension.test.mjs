@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
-import { descendants, pidAlive, repoRoot, request, scratchDir, waitFor } from "../integration/helpers/balloon.mjs";
+import { descendants, killAll, pidAlive, repoRoot, request, scratchDir, waitFor } from "../integration/helpers/balloon.mjs";
 import {
   codeServerBin, freePort, installVsix, launchBrowser, makeProfile, quickOpen, removeProfile, runCommand, startCodeServer, stopCodeServer,
 } from "./helpers/vscode-host.mjs";
@@ -24,6 +24,7 @@ const PLANTED = JSON.parse(/^PLANTED = (\{.*\})$/m.exec(source)[1].replace(/'/g,
 const cleanups = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
+  await killAll(); // the scratch dirs
 });
 
 /** Python processes in code-server's process tree (the app's master and workers run under our language server). */

@@ -7,12 +7,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { format } from "node:util";
-import { repoRoot, scratchDir } from "../integration/helpers/balloon.mjs";
+import { killAll, repoRoot, scratchDir } from "../integration/helpers/balloon.mjs";
 import { codeServerBin, launchBrowser, makeProfile, removeProfile, startCodeServer, stopCodeServer } from "../e2e/helpers/vscode-host.mjs";
 
 const TIMEOUT_MS = 240_000;
+
+after(killAll); // the scratch workspace
 
 test("the in-host suite passes in code-server's extension host", { timeout: TIMEOUT_MS + 60_000 }, async () => {
   const bin = codeServerBin();

@@ -1,12 +1,13 @@
 // The language server over stdio, as the extension drives it, on the plain WSGI fixture app:
 // run → traffic → warnings at the planted handlers' lines → code lenses → hover → recommend →
-// export gunicorn → stop (warnings cleared, no Python process left); and a crash of the app's
-// Python master, which the session reports while the server goes on answering.
+// export gunicorn → stop (warnings cleared, no Python process left); a requests file profiled and
+// its recording opened read-only; an app that fails to import; and a crash of the app's Python
+// master, which the session reports while the server goes on answering.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { descendants, parentOf, pidAlive, python, repoRoot, request, waitFor } from "./helpers/balloon.mjs";
+import { descendants, killAll, parentOf, pidAlive, python, repoRoot, request, scratchDir, waitFor } from "./helpers/balloon.mjs";
 import { LspClient, uriOf } from "./helpers/lsp-client.mjs";
 
 const appDir = path.join(repoRoot, "test/fixtures/apps/wsgi_app");
@@ -49,7 +50,10 @@ describe("balloon lsp --stdio", () => {
     assert.equal(init.capabilities.hoverProvider, true);
     assert.ok(init.capabilities.codeLensProvider);
   });
-  after(() => client?.kill());
+  after(async () => {
+    client?.kill();
+    await killAll(); // the scratch dirs
+  });
 
   test("run, traffic, warnings, lenses, hover, recommend, export, stop", async () => {
     const started = Date.now();
@@ -93,7 +97,13 @@ describe("balloon lsp --stdio", () => {
     assert.ok(samples.samples.length > 0 && samples.events.some((e) => e.kind === "ready"));
     assert.ok(client.notifications.some((n) => n.method === "balloon/timeline" && n.params.samples.length > 0));
 
-    const recommendation = await client.request("balloon/recommend", { sessionId: status.sessionId, budgetMiB: 1024 });
+    // The replay runs in a worker thread: a status asked after it is answered before it.
+    const order = [];
+    const [recommendation] = await Promise.all([
+      client.request("balloon/recommend", { sessionId: status.sessionId, budgetMiB: 1024 }).then((r) => (order.push("recommend"), r)),
+      client.request("balloon/status", {}).then((r) => (order.push("status"), r)),
+    ]);
+    assert.deepEqual(order, ["status", "recommend"]);
     assert.equal(recommendation.budgetMiB, 1024);
     assert.ok(recommendation.settings.workers >= 1);
     const exported = await client.request("balloon/export", { sessionId: status.sessionId, budgetMiB: 1024, format: "gunicorn" });
@@ -113,6 +123,28 @@ describe("balloon lsp --stdio", () => {
     const after = await client.request("textDocument/codeLens", { textDocument: { uri: appUri } });
     assert.deepEqual(after, []);
     process.stdout.write(`# lsp round trip ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  });
+
+  test("profile a requests file, then open its recording read-only", async () => {
+    const workspace = path.join(repoRoot, "test/fixtures/workspace");
+    const recordPath = path.join(scratchDir(), "shop.balloon.jsonl");
+    const profiled = await client.request("balloon/profileRequests", {
+      app: { target: "app:app", cwd: workspace, framework: "auto", python, pythonWhy: "the test's" },
+      settings: { workers: 2, port: 0 },
+      requestsPath: path.join(workspace, "requests.txt"),
+      recordPath,
+    });
+    assert.equal(profiled.state, "stopped");
+    assert.equal(profiled.requests, 24);
+    assert.equal(profiled.errors, 0);
+    const opened = await client.request("balloon/openRecord", { path: recordPath });
+    assert.deepEqual([opened.state, opened.readOnly, opened.requests, opened.url], ["stopped", true, 24, null]);
+    const report = await client.request("balloon/routes", { sessionId: opened.sessionId });
+    assert.deepEqual(report.routes.find((r) => r.route === "/export").flags, ["inflates"]);
+    const timeline = await client.request("balloon/samples", { sessionId: opened.sessionId });
+    assert.ok(timeline.events.filter((e) => e.kind === "ready").length >= 2);
+    const exported = await client.request("balloon/export", { sessionId: opened.sessionId, format: "uwsgi" });
+    assert.match(exported.text, /^module = app:app$/m);
   });
 
   test("a bad setting is refused with its name", async () => {

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_EXTRA } from "./analysis/adaptive";
 import { DEFAULT_DEEP_CALLS, DEFAULT_DEEP_FRAMES } from "./analysis/deep";
 import { profileCommand } from "./commands/profile";
 import { checkCommand } from "./commands/check";
+import { lspCommand } from "./commands/lsp";
 import { recommendCommand } from "./commands/recommend";
 import { reportCommand } from "./commands/report";
 import { runCommand } from "./commands/run";
@@ -107,9 +108,12 @@ export async function main(argv: string[]): Promise<number> {
     .option("--config <file>", "limits from this JSON file's \"check\" object (default: balloon.json in the app's directory)")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
     .action((inputs: string[], options) => (action = checkCommand(inputs, options)));
-  const commands = [run, profile, report, recommendCmd, checkCmd];
+  const lsp = program.command("lsp").description("the language server of the VS Code extension (LSP on stdin/stdout)")
+    .option("--stdio", "talk LSP over stdin and stdout")
+    .action((options) => (action = lspCommand(options, shimDir())));
+  const commands = [run, profile, report, recommendCmd, checkCmd, lsp];
   for (const command of commands) command.exitOverride().showHelpAfterError(usageHint(command));
-  program.showHelpAfterError("usage: balloon <run|profile|report|recommend|check> [options] (balloon --help for more)");
+  program.showHelpAfterError("usage: balloon <run|profile|report|recommend|check|lsp> [options] (balloon --help for more)");
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -20,6 +20,8 @@ export interface AppTarget {
   framework: "auto" | "wsgi" | "django" | "flask" | "pyramid";
   /** The interpreter (absolute); null lets the engine choose. */
   python: string | null;
+  /** Why that interpreter ("the Python extension's", "balloon.pythonPath", "./.venv"), shown beside it; absent with python null. */
+  pythonWhy?: string;
 }
 
 /** Supervisor settings from the editor's settings, already validated (extension/config.ts); unset ones take the engine's defaults. */

@@ -1,5 +1,6 @@
 // Compiles every profiler/**/*.ts to CommonJS in out/test-build for the unit tests
-// (test/unit/*.test.mjs import "../../out/test-build/<module>.js"). One file per module, not
+// (test/unit/*.test.mjs import "../../out/test-build/<module>.js"), and the extension's pure
+// modules to out/test-build/extension/ (they import `vscode` as types only). One file per module, not
 // bundled: CJS keeps the sources' extensionless relative imports working, and esbuild's
 // export annotations let Node's ESM loader see named exports.
 // The webview's pure modules go to out/test-build/webview/ the same way (not the ones that need a
@@ -29,3 +30,6 @@ await build({
   bundle: false,
 });
 await build({ ...common, entryPoints: [join(root, "webview/html.ts")], outdir: join(outdir, "webview"), bundle: true, loader: { ".html": "text" } });
+
+const extensionModules = ["config.ts", "interpreter.ts", "target.ts"].map((name) => join(root, "extension", name));
+await build({ ...common, entryPoints: extensionModules, outdir: join(outdir, "extension"), outbase: join(root, "extension"), bundle: false });

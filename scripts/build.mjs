@@ -1,5 +1,6 @@
-// Bundles the profiler CLI with esbuild and copies the Python shim next to it; bundles the
-// webview panel (script and style, every library inside: the page loads nothing else).
+// Bundles the profiler CLI (also the language server, `balloon lsp`) with esbuild and copies the
+// Python shim next to it; bundles the VS Code extension (dist/extension.js, `vscode` left to the
+// host) and the webview panel (script and style, every library inside: the page loads nothing else).
 import { build } from "esbuild";
 import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,7 +15,8 @@ mkdirSync(dist, { recursive: true });
 const textLoaders = { ".html": "text" };
 
 await build({
-  entryPoints: { cli: join(root, "profiler/cli.ts") },
+  // The language server runs recommendations and file reads in a worker thread: its own entry.
+  entryPoints: { cli: join(root, "profiler/cli.ts"), "jobs-worker": join(root, "profiler/lsp/jobs-worker.ts") },
   outdir: dist,
   bundle: true,
   platform: "node",
@@ -26,6 +28,20 @@ await build({
 cpSync(join(root, "profiler/shim"), join(dist, "shim"), {
   recursive: true,
   filter: (src) => !src.includes("__pycache__"),
+});
+
+await build({
+  entryPoints: { extension: join(root, "extension/main.ts") },
+  outdir: dist,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  external: ["vscode"],
+  sourcemap: true,
+  // panel.ts imports webview/html.ts, which takes its page template as text.
+  loader: textLoaders,
+  logLevel: "warning",
 });
 
 /**

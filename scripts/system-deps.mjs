@@ -29,6 +29,14 @@ export const NEEDS = {
   systemdAnalyze: { what: "systemd-analyze (verifies the exported systemd drop-in)", packages: ["systemd"], present: () => existsSync("/usr/bin/systemd-analyze") },
   wrk: { what: "wrk", packages: ["wrk"], present: () => existsSync("/usr/bin/wrk") },
   chromium: { what: "Chromium", packages: ["chromium"], present: () => existsSync("/usr/bin/chromium") },
+  // code-server (the editor tests' VS Code): Debian's rg stands in for the one its install would download.
+  ripgrep: { what: "ripgrep", packages: ["ripgrep"], present: () => existsSync("/usr/bin/rg") },
+  // code-server's native modules (node-pty, kerberos, argon2) build from source.
+  buildTools: {
+    what: "a C/C++ toolchain and Kerberos headers (code-server's native modules)",
+    packages: ["build-essential", "libkrb5-dev"],
+    present: () => existsSync("/usr/bin/g++") && existsSync("/usr/bin/make") && existsSync("/usr/include/krb5.h"),
+  },
 };
 
 function aptInstall(packages) {

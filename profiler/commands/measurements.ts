@@ -106,7 +106,14 @@ function uwsgiNotes(label: string, summary: UwsgiLogSummary, warn: (text: string
  * Reads `paths` (files or directories) into one report; with `workload`, the traffic to
  * replay too. A JSON report is read as it is, and only alone.
  */
-export async function readMeasurements(paths: readonly string[], thresholds: Partial<Thresholds> = {}, options: { workload?: boolean } = {}): Promise<Measurements> {
+export interface ReadOptions {
+  /** false: no workload (a report or a table needs none). */
+  workload?: boolean;
+  /** Also given every line, in the same pass (a timeline), workers numbered as in the report. */
+  also?: (line: RecordLine) => void;
+}
+
+export async function readMeasurements(paths: readonly string[], thresholds: Partial<Thresholds> = {}, options: ReadOptions = {}): Promise<Measurements> {
   const inputs = expand(paths);
   const reportInput = inputs.find((input) => input.format === "report");
   if (reportInput) {
@@ -119,6 +126,7 @@ export async function readMeasurements(paths: readonly string[], thresholds: Par
     add: (line) => {
       analysis.add(line);
       workload?.add(line);
+      options.also?.(line);
     },
     warn: (text) => analysis.warn(text),
   }, inputs.length > 1);

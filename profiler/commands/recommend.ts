@@ -10,7 +10,8 @@ import { recommend } from "../recommend/recommend";
 import { formatRecommendation } from "../report/recommendation-text";
 import { EXPORTERS, EXPORT_FORMATS, ExportError, isExportFormat } from "../recommend/exporters";
 import type { Report } from "../record/model";
-import { readMeasurements } from "./measurements";
+import type { Recommendation } from "../recommend/model";
+import { readMeasurements, type Measurements } from "./measurements";
 
 export interface RecommendOptions {
   format?: string;
@@ -61,36 +62,40 @@ function sourceName(inputs: readonly string[], files: readonly string[]): string
   return `${files.length} files (${inputs.map((input) => basename(input)).join(", ")})`;
 }
 
-export async function recommendCommand(inputs: string[], options: RecommendOptions): Promise<void> {
-  const format = options.format ?? "text";
-  if (format !== "text" && !isExportFormat(format)) throw new OptionError(`--format must be one of text, ${EXPORT_FORMATS.join(", ")}, got "${format}"`);
-  if (options.recordTo !== undefined && format !== "gunicorn") throw new OptionError(`--record-to is for --format gunicorn (its request recorder), not ${format}`);
-  const explicitBudget = positive(options.memoryBudget, "--memory-budget", false);
+export interface RecommendFor {
+  /** MiB; absent: DEFAULT_BUDGET_SHARE of the machine's (or the container's) memory. */
+  budgetMiB?: number;
+  speed?: number;
+  concurrency?: number;
+  dbMaxConnections?: number;
+}
+
+/**
+ * The recommendation for measured figures (the CLI's, the HTML report's and the language
+ * server's): the budget, the CPUs, the source named. With the traffic of several hosts, the
+ * settings are one server's: its even share of the traffic is replayed, unless speed or
+ * concurrency is given.
+ */
+export function recommendationFor(measured: Measurements, inputs: readonly string[], options: RecommendFor = {}): Recommendation {
   const memory = machineMemory();
-  const budgetMiB = explicitBudget ?? Math.floor(memory.mib * DEFAULT_BUDGET_SHARE);
-  const budgetSource = explicitBudget !== undefined ? "--memory-budget" : `${DEFAULT_BUDGET_SHARE * 100}% of ${memory.words}`;
-  let speed = positive(options.speed, "--speed", false);
-  const concurrency = positive(options.concurrency, "--concurrency", true);
-  const dbMaxConnections = positive(options.dbMaxConnections, "--db-max-connections", true);
-  const paths = inputs.map((input) => resolve(input));
-  const measured = await readMeasurements(paths, toThresholds(options.threshold));
+  const budgetMiB = options.budgetMiB ?? Math.floor(memory.mib * DEFAULT_BUDGET_SHARE);
+  const budgetSource = options.budgetMiB !== undefined ? "--memory-budget" : `${DEFAULT_BUDGET_SHARE * 100}% of ${memory.words}`;
   const { report, workload, hosts } = measured;
-  // Settings are per server: with the traffic of several hosts, replay one host's even share of it.
-  const share = hosts.length > 1 && speed === undefined && concurrency === undefined ? hosts.length : 1;
-  if (share > 1) speed = 1 / share;
+  const share = hosts.length > 1 && options.speed === undefined && options.concurrency === undefined ? hosts.length : 1;
+  const speed = share > 1 ? 1 / share : options.speed;
   const rec = recommend({
     report,
-    workload: measured.workload,
+    workload,
     budgetMiB,
     budgetSource,
     cpuCount: availableParallelism(),
-    targetConcurrency: concurrency ?? (share > 1 && workload ? Math.max(1, Math.ceil(workload.concurrencySeen / share)) : undefined),
-    dbMaxConnections,
-    replay: { speed, concurrency },
+    targetConcurrency: options.concurrency ?? (share > 1 && workload ? Math.max(1, Math.ceil(workload.concurrencySeen / share)) : undefined),
+    dbMaxConnections: options.dbMaxConnections,
+    replay: { speed, concurrency: options.concurrency },
     source: {
       app: report.app.target, framework: report.app.framework, python: report.app.python,
-      recordedAt: measured.workload?.recordedAt ? new Date(measured.workload.recordedAt).toISOString() : "",
-      requests: report.totals.requests, file: sourceName(paths, measured.files),
+      recordedAt: workload?.recordedAt ? new Date(workload.recordedAt).toISOString() : "",
+      requests: report.totals.requests, file: sourceName(inputs, measured.files),
     },
   });
   if (share > 1) {
@@ -99,6 +104,21 @@ export async function recommendCommand(inputs: string[], options: RecommendOptio
         `(--speed ${Number((1 / share).toFixed(3))}, ${rec.measured.concurrencySeen} requests at once over all hosts); give --speed or --concurrency to choose`,
     );
   }
+  return rec;
+}
+
+export async function recommendCommand(inputs: string[], options: RecommendOptions): Promise<void> {
+  const format = options.format ?? "text";
+  if (format !== "text" && !isExportFormat(format)) throw new OptionError(`--format must be one of text, ${EXPORT_FORMATS.join(", ")}, got "${format}"`);
+  if (options.recordTo !== undefined && format !== "gunicorn") throw new OptionError(`--record-to is for --format gunicorn (its request recorder), not ${format}`);
+  const budgetMiB = positive(options.memoryBudget, "--memory-budget", false);
+  const speed = positive(options.speed, "--speed", false);
+  const concurrency = positive(options.concurrency, "--concurrency", true);
+  const dbMaxConnections = positive(options.dbMaxConnections, "--db-max-connections", true);
+  const paths = inputs.map((input) => resolve(input));
+  const measured = await readMeasurements(paths, toThresholds(options.threshold));
+  const { report } = measured;
+  const rec = recommendationFor(measured, paths, { budgetMiB, speed, concurrency, dbMaxConnections });
   let text: string;
   if (format === "text") {
     text = formatRecommendation(rec, { width: process.stdout.columns });

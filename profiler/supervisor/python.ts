@@ -295,6 +295,16 @@ export function hintForImportError(message: string, used: string, cwd: string, p
   return importHint(module, used, importers, tried);
 }
 
+/** hintForImportError for callers that must not block (the language server). */
+export async function hintForImportErrorAsync(message: string, used: string, cwd: string, probe: AsyncPythonProbe = asyncSystemProbe()): Promise<string | null> {
+  const module = missingModule(message);
+  if (!module) return null;
+  const tried = interpretersOnMachine(cwd, probe).filter((python) => python !== used);
+  const importers: string[] = [];
+  for (const python of tried) if ((await probe.finds(python, cwd, [module])).has(module)) importers.push(python);
+  return importHint(module, used, importers, tried);
+}
+
 /** Guesses the framework from the target's source under `dir` (to pick an interpreter before any Python runs). */
 export function guessFramework(target: string, dir: string, probe: Pick<ProbeBase, "exists" | "read"> = files): FrameworkName | null {
   if (!target.includes(":") && probe.exists(join(dir, target, "manage.py"))) return "django";

@@ -82,6 +82,9 @@ export async function main(argv: string[]): Promise<number> {
   const report = program.command("report").description("print the per-route table of recordings or uWSGI logs, in one analysis")
     .argument("<inputs...>", INPUTS_HELP)
     .option("--json", "print the JSON report instead")
+    .option("--html <file>", "also write one self-contained HTML report (charts, flagged handlers, deep dive, recommendation; works offline)")
+    .option("--memory-budget <MiB>", "with --html: the budget the report's recommendation fits (default: 75% of this machine's memory)")
+    .option("--force", "replace the --html file even when it is not a Balloon report")
     .option(THRESHOLD_FLAGS, THRESHOLD_HELP, collect)
     .action((inputs: string[], options) => (action = reportCommand(inputs, options)));
   const recommendCmd = program.command("recommend").description("server settings that fit a memory budget, checked by replaying the recorded traffic")

@@ -67,6 +67,16 @@ function number(raw: string | undefined, option: string, fallback: number, min: 
   return value;
 }
 
+/** An option that must be above 0 (absent: undefined). */
+export function positiveOption(raw: string | undefined, option: string, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new OptionError(`${option} needs ${integer ? "a whole number" : "a number"} above 0, got "${raw}"`);
+  }
+  return value;
+}
+
 export function toSettings(raw: RawPoolOptions): Settings {
   const dynamic = raw.minSpare !== undefined || raw.maxSpare !== undefined || raw.maxWorkers !== undefined;
   if (dynamic && raw.workers !== undefined) {

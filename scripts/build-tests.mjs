@@ -18,7 +18,7 @@ const sources = (dir, { recursive = true } = {}) =>
     .filter((entry) => entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts"))
     .map((entry) => join(entry.parentPath, entry.name));
 
-const BROWSER_ONLY = new Set(["main.ts", "charts.ts", "toolkit.ts", "html.ts"]);
+const BROWSER_ONLY = new Set(["main.ts", "report-page.ts", "charts.ts", "toolkit.ts", "html.ts"]);
 const common = { platform: "node", format: "cjs", target: "node20", sourcemap: "inline", logLevel: "warning" };
 
 rmSync(outdir, { recursive: true, force: true });

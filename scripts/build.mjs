@@ -1,6 +1,7 @@
 // Bundles the profiler CLI (also the language server, `balloon lsp`) with esbuild and copies the
 // Python shim next to it; bundles the VS Code extension (dist/extension.js, `vscode` left to the
-// host) and the webview panel (script and style, every library inside: the page loads nothing else).
+// host), the webview panel (script and style, every library inside: the page loads nothing else),
+// and the same views for the offline HTML report (dist/report).
 import { build } from "esbuild";
 import { cpSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -71,6 +72,22 @@ await build({
   minify: true,
   sourcemap: "linked",
   legalComments: "external",
+  loader: textLoaders,
+  plugins: [focusVisibleWithoutProbe],
+  logLevel: "warning",
+});
+
+// The offline HTML report (balloon report --html) inlines this script and these styles: the
+// panel's views in a plain page, with the theme variables VS Code would set.
+await build({
+  entryPoints: { report: join(root, "webview/report-page.ts"), "report-style": join(root, "webview/report-style.css") },
+  outdir: join(dist, "report"),
+  bundle: true,
+  platform: "browser",
+  target: "chrome124",
+  format: "iife",
+  minify: true,
+  legalComments: "none",
   loader: textLoaders,
   plugins: [focusVisibleWithoutProbe],
   logLevel: "warning",

@@ -53,24 +53,24 @@ export interface WhatIfRow {
   cells: string[];
 }
 
-export const WHAT_IF_COLUMNS = ["Settings", "Workers", "Max requests", "Reload on RSS", "Peak RSS", "Peak USS", "Recycles /1000", "Waited", "503 / 504", "Fits"];
+export const WHAT_IF_COLUMNS = ["Settings", "Workers", "Max requests", "Reload on RSS", "Peak RSS", "Peak USS", "Worst case", "Recycles /1000", "Waited", "503 / 504", "Fits"];
 
-const predictionCells = (p: Prediction) => [formatMiB(p.peakTotalMiB), formatMiB(p.peakTotalUssMiB), p.recyclesPer1000.toFixed(1), formatShare(p.waitedShare), `${p.rejected} / ${p.timedOut}`];
+const predictionCells = (p: Prediction, worstCaseMiB: number) => [formatMiB(p.peakTotalMiB), formatMiB(p.peakTotalUssMiB), formatMiB(worstCaseMiB), p.recyclesPer1000.toFixed(1), formatShare(p.waitedShare), `${p.rejected} / ${p.timedOut}`];
 
-function whatIfRow(label: string, settings: RecommendedSettings, predicted: Prediction, fits: boolean, recommended: boolean): WhatIfRow {
+function whatIfRow(label: string, settings: RecommendedSettings, predicted: Prediction, worstCaseMiB: number, fits: boolean, recommended: boolean): WhatIfRow {
   return {
     label,
     recommended,
     fits,
-    cells: [label, String(settings.workers), off(settings.maxRequests, formatCount(settings.maxRequests)), off(settings.reloadOnRssMiB, formatMiB(settings.reloadOnRssMiB)), ...predictionCells(predicted), fits ? "yes" : "no"],
+    cells: [label, String(settings.workers), off(settings.maxRequests, formatCount(settings.maxRequests)), off(settings.reloadOnRssMiB, formatMiB(settings.reloadOnRssMiB)), ...predictionCells(predicted, worstCaseMiB), fits ? "yes" : "no"],
   };
 }
 
 /** The recommendation first, then each alternative, as the replay predicted them. */
 export function whatIfRows(recommendation: Recommendation): WhatIfRow[] {
   return [
-    whatIfRow("recommended", recommendation.settings, recommendation.predicted, recommendation.fits, true),
-    ...recommendation.alternatives.map((alternative: Alternative) => whatIfRow(alternative.label, alternative.settings, alternative.predicted, alternative.fits, false)),
+    whatIfRow("recommended", recommendation.settings, recommendation.predicted, recommendation.worstCaseMiB, recommendation.fits, true),
+    ...recommendation.alternatives.map((alternative: Alternative) => whatIfRow(alternative.label, alternative.settings, alternative.predicted, alternative.worstCaseMiB, alternative.fits, false)),
   ];
 }
 

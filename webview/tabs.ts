@@ -1,9 +1,10 @@
-// The panel's tabs, in order. Adding one (the deep dive of issue 9) is a line here plus its view
-// in views/app.ts, which the type below makes the compiler ask for.
+// The panel's tabs, in order. Adding one is a line here plus its view in views/app.ts, which the
+// type below makes the compiler ask for.
 export const TABS = [
   { id: "memory", title: "Memory" },
   { id: "routes", title: "Routes" },
   { id: "recommendations", title: "Recommendations" },
+  { id: "deep", title: "Deep dive" },
 ] as const;
 
 export type TabId = (typeof TABS)[number]["id"];

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { OptionError, toThresholds } from "../options";
+import { OptionError, positiveOption, toThresholds } from "../options";
 import { writeFileAtomic, whyNotReplace } from "../record/output-file";
 import { recommend } from "../recommend/recommend";
 import { formatRecommendation } from "../report/recommendation-text";
@@ -45,15 +45,6 @@ export function machineMemory(read: (path: string) => string = (path) => readFil
     // no cgroup v2 limit: the machine's
   }
   return { mib: total, words: `MemTotal ${(total / 1024).toFixed(1)} GiB` };
-}
-
-function positive(raw: string | undefined, option: string, integer: boolean): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new OptionError(`${option} needs ${integer ? "a whole number" : "a number"} above 0, got "${raw}"`);
-  }
-  return value;
 }
 
 /** "recording.jsonl", or "12 files (DIR)" for several. */
@@ -111,10 +102,10 @@ export async function recommendCommand(inputs: string[], options: RecommendOptio
   const format = options.format ?? "text";
   if (format !== "text" && !isExportFormat(format)) throw new OptionError(`--format must be one of text, ${EXPORT_FORMATS.join(", ")}, got "${format}"`);
   if (options.recordTo !== undefined && format !== "gunicorn") throw new OptionError(`--record-to is for --format gunicorn (its request recorder), not ${format}`);
-  const budgetMiB = positive(options.memoryBudget, "--memory-budget", false);
-  const speed = positive(options.speed, "--speed", false);
-  const concurrency = positive(options.concurrency, "--concurrency", true);
-  const dbMaxConnections = positive(options.dbMaxConnections, "--db-max-connections", true);
+  const budgetMiB = positiveOption(options.memoryBudget, "--memory-budget", false);
+  const speed = positiveOption(options.speed, "--speed", false);
+  const concurrency = positiveOption(options.concurrency, "--concurrency", true);
+  const dbMaxConnections = positiveOption(options.dbMaxConnections, "--db-max-connections", true);
   const paths = inputs.map((input) => resolve(input));
   const measured = await readMeasurements(paths, toThresholds(options.threshold));
   const { report } = measured;

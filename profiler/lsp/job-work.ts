@@ -9,7 +9,7 @@ import type { ExportFormat, ExportResult, TimelineBatch } from "../protocol";
 import type { Report } from "../record/model";
 import type { Recommendation } from "../recommend/model";
 import { EXPORTERS, ExportError } from "../recommend/exporters";
-import { Timeline } from "./timeline";
+import { Timeline } from "../report/timeline";
 
 export interface OpenJob {
   kind: "open";

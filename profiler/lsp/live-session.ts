@@ -9,7 +9,7 @@ import { Session, type SessionPlan } from "../session";
 import type { FatalMessage, LogMessage } from "../supervisor/shim-protocol";
 import { hintForImportErrorAsync } from "../supervisor/python";
 import { Throttle, systemClock, type TimerClock } from "./throttle";
-import { Timeline } from "./timeline";
+import { Timeline } from "../report/timeline";
 
 export const TIMELINE_EVERY_MS = 250;
 export const STATUS_EVERY_MS = 1000;

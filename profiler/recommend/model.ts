@@ -51,6 +51,8 @@ export interface Alternative {
   label: string;
   settings: RecommendedSettings;
   predicted: Prediction;
+  /** Its workers × (baseline + kept + leak growth until recycled + the biggest request), MiB: with the replay's peak, what decides fits. */
+  worstCaseMiB: number;
   fits: boolean;
 }
 

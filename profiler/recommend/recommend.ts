@@ -196,7 +196,7 @@ export function recommend(input: RecommendInput): Recommendation {
       seen.add(key);
       const result = predict(candidate);
       limits(candidate, result);
-      out.push({ label, settings: candidate, predicted: toPrediction(result), fits: fitsBudget(candidate, result) });
+      out.push({ label, settings: candidate, predicted: toPrediction(result), worstCaseMiB: round1(staticWorstMiB(candidate)), fits: fitsBudget(candidate, result) });
     }
     return out;
   }

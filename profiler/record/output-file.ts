@@ -6,8 +6,8 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 
-/** recording, report, or export: a file `balloon recommend --out` wrote (a server config, its JSON, its summary). */
-export type OutputKind = "recording" | "report" | "export";
+/** recording, report, export (a file `balloon recommend --out` wrote: a server config, its JSON, its summary), or html (`balloon report --html`). */
+export type OutputKind = "recording" | "report" | "export" | "html";
 
 /** Enough for any start line (~1 KiB) and then some. */
 const RECORDING_HEAD_BYTES = 64 * 1024;
@@ -50,7 +50,11 @@ const isReport = (report: Record<string, unknown>): boolean => typeof report.ver
 const EXPORT_MARKS = [/Balloon recommendation for /, /^Recommended settings for /m];
 const isRecommendation = (value: Record<string, unknown>): boolean => typeof value.version === "number" && typeof value.settings === "object" && typeof value.budgetMiB === "number";
 
+/** The first line of every HTML report (profiler/report/html.ts): what tells ours from other HTML. */
+export const HTML_REPORT_MARK = "<!-- Balloon report";
+
 function isOurs(path: string, stat: Stats, kind: OutputKind): boolean {
+  if (kind === "html") return readHead(path, HTML_REPORT_MARK.length) === HTML_REPORT_MARK;
   if (kind === "export") {
     const head = readHead(path, 4096);
     return EXPORT_MARKS.some((mark) => mark.test(head.split("\n").slice(0, 4).join("\n")))
@@ -81,6 +85,7 @@ export function whyNotReplace(path: string, kind: OutputKind): string | null {
   }
   const what = kind === "recording" ? "a Balloon recording (its first line is not a start record)"
     : kind === "report" ? "a Balloon report (not a JSON report with a version)"
+    : kind === "html" ? "an HTML report Balloon wrote (its first line is not Balloon's)"
     : "a file balloon recommend wrote (no Balloon header at its top)";
   return `${path} exists and is not ${what}; not replacing it (--force to replace it anyway)`;
 }

@@ -54,14 +54,14 @@ export function formatRecommendation(rec: Recommendation, opts: { width?: number
 
 function alternativesTable(alternatives: Alternative[], rec: Recommendation): string {
   const table = new Table({
-    head: ["change", "peak RSS", "peak USS", "recycles/1000", "waited", "fits"],
-    colAligns: ["left", "right", "right", "right", "right", "left"],
+    head: ["change", "peak RSS", "peak USS", "worst case", "recycles/1000", "waited", "fits"],
+    colAligns: ["left", "right", "right", "right", "right", "right", "left"],
     style: { head: [], border: [], compact: true },
   });
-  table.push(["(recommended)", mib(rec.predicted.peakTotalMiB), mib(rec.predicted.peakTotalUssMiB), String(rec.predicted.recyclesPer1000), percent(rec.predicted.waitedShare), rec.fits ? "yes" : "no"]);
+  table.push(["(recommended)", mib(rec.predicted.peakTotalMiB), mib(rec.predicted.peakTotalUssMiB), mib(rec.worstCaseMiB), String(rec.predicted.recyclesPer1000), percent(rec.predicted.waitedShare), rec.fits ? "yes" : "no"]);
   for (const alt of alternatives) {
     const p = alt.predicted;
-    table.push([alt.label, mib(p.peakTotalMiB), mib(p.peakTotalUssMiB), String(p.recyclesPer1000), percent(p.waitedShare), alt.fits ? "yes" : "no"]);
+    table.push([alt.label, mib(p.peakTotalMiB), mib(p.peakTotalUssMiB), mib(alt.worstCaseMiB), String(p.recyclesPer1000), percent(p.waitedShare), alt.fits ? "yes" : "no"]);
   }
   return table.toString();
 }

@@ -1,9 +1,9 @@
 // The server's batching (profiler/lsp/throttle.ts) on a fake clock, and the timeline it batches
-// (profiler/lsp/timeline.ts): pool events from worker lines, what is new since the last batch, bounds.
+// (profiler/report/timeline.ts): pool events from worker lines, what is new since the last batch, bounds.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Throttle } from "../../out/test-build/lsp/throttle.js";
-import { MAX_SAMPLES, Timeline, poolEventOf } from "../../out/test-build/lsp/timeline.js";
+import { MAX_SAMPLES, Timeline, poolEventOf } from "../../out/test-build/report/timeline.js";
 
 function fakeClock() {
   const clock = {

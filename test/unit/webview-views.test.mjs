@@ -130,8 +130,9 @@ test("a setting without a reason still shows, with an empty reason", () => {
 test("the what-if table: the recommendation first, then each alternative as replayed", () => {
   const rows = whatIfRows(baseRecommendation());
   assert.deepEqual(rows.map((r) => [r.label, r.recommended, r.fits]), [["recommended", true, true], ["max-requests 500", false, true]]);
-  assert.deepEqual(rows[0].cells, ["recommended", "3", "100", "160 MiB", "540 MiB", "470 MiB", "12.5", "3.1%", "0 / 0", "yes"]);
+  assert.deepEqual(rows[0].cells, ["recommended", "3", "100", "160 MiB", "540 MiB", "470 MiB", "612 MiB", "12.5", "3.1%", "0 / 0", "yes"]);
   assert.deepEqual(rows[1].cells.slice(2, 5), ["500", "160 MiB", "610 MiB"]);
+  assert.equal(rows[1].cells[6], "900 MiB", "its own worst case: what decides whether it fits, with the replay's peak");
 });
 
 test("the summary says whether it fits, and against which budget", () => {

@@ -18,7 +18,8 @@ export function recommendationsView(context: ViewContext): View {
   };
   const budget = textField({ label: "Memory budget (MiB)", placeholder: "default: 75% of memory", name: "budget", onEnter: ask });
   const pending = el("span", { class: "pending" }, spinner(), "replaying the traffic…");
-  const controls = el("div", { class: "toolbar with-field" }, budget.element, button("Recommend", ask, { appearance: "primary", name: "recommend" }), pending, budgetError);
+  // Offline nobody answers a request: no controls at all.
+  const controls = context.offline ? null : el("div", { class: "toolbar with-field" }, budget.element, button("Recommend", ask, { appearance: "primary", name: "recommend" }), pending, budgetError);
   const content = el("div", { class: "recommendation" });
   const element = el("div", { class: "recommendations-view" }, controls, content);
   let shown: Recommendation | null | undefined;
@@ -61,9 +62,11 @@ function recommendationParts(recommendation: Recommendation, context: ViewContex
       ),
     ),
   );
-  const exports = el("div", { class: "exports" }, ...EXPORT_FORMATS.map(({ format, label }, index) =>
-    button(label, () => context.send({ type: "export", format }), { appearance: index === 0 ? "primary" : "secondary", name: `export-${format}`, title: `Export these settings for ${label}` }),
-  ));
+  const exports = context.offline
+    ? el("p", { class: "muted" }, "Export them for your server with the recording: ", el("code", {}, `balloon recommend ${recommendation.source.file || "RECORDING"} --memory-budget ${recommendation.budgetMiB} --format ${EXPORT_FORMATS.map(({ format }) => format).join("|")}`))
+    : el("div", { class: "exports" }, ...EXPORT_FORMATS.map(({ format, label }, index) =>
+      button(label, () => context.send({ type: "export", format }), { appearance: index === 0 ? "primary" : "secondary", name: `export-${format}`, title: `Export these settings for ${label}` }),
+    ));
   return [
     el("h2", { class: recommendation.fits ? "fits" : "misfit" }, summaryWords(recommendation)),
     el("p", { class: "muted" }, predictionWords(recommendation)),

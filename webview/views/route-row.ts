@@ -85,6 +85,7 @@ export class RouteRow {
   }
 
   private handlerLink(handler: Handler): HTMLElement {
+    if (this.context.offline) return el("code", { class: "handler", title: handler.qualname }, handlerLabel(handler.file, handler.line));
     const open = (event: Event) => {
       // The link goes to the code; the row around it opens on a click elsewhere.
       event.stopPropagation();

@@ -1,12 +1,13 @@
 // The Routes tab: every route with its figures and flags, sortable by any column; a row opens to
 // its verdicts' reasons, and the handler's file:line goes to the code. Header and rows are built
 // once and updated in place (see route-row.ts).
-import type { Report } from "../model";
+import { formatMiB, handlerLabel } from "../format";
+import type { Report, RouteReport } from "../model";
 import { filterRoutes, ROUTE_COLUMNS, routeKey, sortRoutes, type RouteFilter } from "../routes";
 import type { State, UiState } from "../state";
 import { dropdown } from "../toolkit";
-import { el } from "./dom";
-import { RouteRow } from "./route-row";
+import { el, replaceChildren } from "./dom";
+import { flagBadge, RouteRow } from "./route-row";
 import type { View, ViewContext } from "./view";
 
 const FILTERS: readonly { value: RouteFilter; label: string }[] = [
@@ -22,9 +23,15 @@ export function routesView(context: ViewContext): View {
   const body = el("tbody");
   const table = el("table", { class: "routes" }, el("thead", {}, el("tr", {}, ...headers, el("th", {}, "Handler"))), body);
   const empty = el("p", { class: "empty" }, "No routes yet: send requests to the app and they show here with their memory figures.");
-  const element = el("div", { class: "routes-view" }, el("div", { class: "toolbar" }, filter.element, summary), empty, el("div", { class: "table-scroll" }, table));
+  // What the figures hold only in part (merged hosts, uWSGI logs, threads) and what could not be read.
+  const notes = el("ul", { class: "notes muted" });
+  // The offline report has nobody to click a row open: the flagged handlers and why, spelled out.
+  const flaggedList = el("ul", { class: "flagged-list" });
+  flaggedList.hidden = !context.offline;
+  const element = el("div", { class: "routes-view" }, el("div", { class: "toolbar" }, filter.element, summary), empty, el("div", { class: "table-scroll" }, table), flaggedList, notes);
   const rows = new Map<string, RouteRow>();
   let shown: { report: Report | null; ui: UiState } | null = null;
+  let notesFor: Report | null | undefined;
 
   const showSort = (ui: UiState) =>
     ROUTE_COLUMNS.forEach((column, index) => {
@@ -41,6 +48,13 @@ export function routesView(context: ViewContext): View {
       shown = { report, ui };
       filter.setValue(ui.filter);
       showSort(ui);
+      if (report !== notesFor) {
+        notesFor = report;
+        if (context.offline) replaceChildren(flaggedList, ...(report?.routes ?? []).filter((route) => route.verdicts.length > 0).map(flaggedItem));
+        const lines = [...(report?.approximations ?? []), ...(report?.warnings ?? []).map((warning) => `warning: ${warning}`)];
+        replaceChildren(notes, ...lines.map((line) => el("li", {}, line)));
+        notes.hidden = lines.length === 0;
+      }
       const all = report?.routes ?? [];
       const flagged = all.filter((route) => route.flags.length > 0).length;
       summary.textContent = all.length === 0 ? "" : `${all.length} route${all.length === 1 ? "" : "s"}, ${flagged} flagged`;
@@ -61,4 +75,16 @@ export function routesView(context: ViewContext): View {
       if (current.length !== order.length || order.some((row, index) => current[index] !== row)) body.replaceChildren(...order);
     },
   };
+}
+
+/** "GET /export · views.py:42 export_csv" then each verdict: badge, MiB at stake, reason. */
+function flaggedItem(route: RouteReport): HTMLElement {
+  const where = route.handler ? el("code", { title: route.handler.file }, `${handlerLabel(route.handler.file, route.handler.line)} ${route.handler.qualname}`) : el("span", { class: "muted" }, "no handler known");
+  return el(
+    "li",
+    { attrs: { "data-route": routeKey(route) } },
+    el("div", {}, el("strong", {}, `${route.method} ${route.route}`), " · ", where),
+    el("ul", { class: "verdicts" }, ...route.verdicts.map((verdict) =>
+      el("li", {}, flagBadge(verdict), verdict.flag === "undecided" ? null : el("span", { class: "stake" }, `${formatMiB(verdict.atStakeMiB)} at stake`), el("span", {}, verdict.reason)))),
+  );
 }

@@ -34,14 +34,14 @@ export function statusView(context: ViewContext): View {
 
 function statusWords(status: SessionStatus | null): (Node | string)[] {
   if (!status) return [el("span", { class: "muted" }, "No session yet: run the app with Balloon, or open a recording.")];
-  const parts: (Node | string)[] = [el("span", { class: `state state-${status.state}` }, STATE_WORDS[status.state])];
+  // A saved run (a recording opened, the offline report) has no "now": its figures are the run's.
+  const parts: (Node | string)[] = [el("span", { class: `state state-${status.state}` }, status.readOnly ? "Recorded run" : STATE_WORDS[status.state])];
   const add = (text: string, title?: string) => parts.push(el("span", { class: "part", title }, text));
-  if (status.readOnly) add("from a recording");
   if (status.url) add(status.url);
   add(`${status.workers} worker${status.workers === 1 ? "" : "s"}`);
   add(`${formatCount(status.requests)} requests`);
   if (status.errors > 0) add(`${formatCount(status.errors)} errors`);
-  add(`${formatMiB(status.totalRssMiB)} RSS now`, "The workers' RSS together");
+  if (!status.readOnly) add(`${formatMiB(status.totalRssMiB)} RSS now`, "The workers' RSS together");
   add(status.python, `Interpreter: ${status.pythonWhy}`);
   return parts;
 }

@@ -7,6 +7,8 @@ import type { Palette } from "../theme";
 export interface ViewContext {
   send(message: FromWebview): void;
   dispatch(action: UiAction): void;
+  /** A page with nobody to answer (the offline HTML report): no budget to ask for, no export or go-to-line; the CLI's commands instead. */
+  offline?: boolean;
 }
 
 export interface View {

@@ -101,7 +101,7 @@ export function flaggedReport() {
 
 export function recommendation() {
   const base = baseRecommendation({ workers: 4, maxRequests: 250, maxRequestsJitter: 25, reloadOnRssMiB: 220 });
-  const alternative = (label, settingsChange, predicted, fits) => ({ label, settings: { ...base.settings, ...settingsChange }, predicted: { ...base.predicted, ...predicted }, fits });
+  const alternative = (label, settingsChange, predicted, fits) => ({ label, settings: { ...base.settings, ...settingsChange }, predicted: { ...base.predicted, ...predicted }, worstCaseMiB: fits ? 990 : 1400, fits });
   return {
     ...base,
     budgetMiB: 1024,

@@ -14,6 +14,7 @@ const { panelCsp, panelHtml } = createRequire(import.meta.url)(join(root, "out/t
 const { chromium } = createRequire(import.meta.url)("playwright-core");
 
 const FILES = { "/webview/": join(root, "dist/webview"), "/harness/": fileURLToPath(new URL("webview-harness", import.meta.url)) };
+const THEME_CSS = join(root, "webview/theme.css");
 const TYPES = { ".js": "text/javascript", ".css": "text/css", ".map": "application/json", ".woff2": "font/woff2", ".ttf": "font/ttf", ".png": "image/png", ".svg": "image/svg+xml" };
 
 /** Serves the panel at "/"; each page load gets a fresh nonce, as VS Code's panel does. */
@@ -33,8 +34,9 @@ export async function startPanelServer({ theme = "vscode-dark" } = {}) {
       return;
     }
     const prefix = Object.keys(FILES).find((candidate) => path.startsWith(candidate));
-    const file = prefix && normalize(join(FILES[prefix], path.slice(prefix.length)));
-    if (!file || !file.startsWith(FILES[prefix])) return notFound(response);
+    // The theme variables are the product's own (webview/theme.css, which the offline report inlines).
+    const file = path === "/harness/theme.css" ? THEME_CSS : prefix && normalize(join(FILES[prefix], path.slice(prefix.length)));
+    if (!file || (file !== THEME_CSS && !file.startsWith(FILES[prefix]))) return notFound(response);
     try {
       const body = readFileSync(file);
       response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "x-content-type-options": "nosniff", "cache-control": "no-store" });

@@ -53,7 +53,7 @@ export function baseRecommendation(settings = {}) {
     settings: merged,
     reasons: reasonsFor(merged),
     predicted: { ...PREDICTION },
-    alternatives: [{ label: "max-requests 500", settings: { ...merged, maxRequests: 500 }, predicted: { ...PREDICTION, peakTotalMiB: 610 }, fits: true }],
+    alternatives: [{ label: "max-requests 500", settings: { ...merged, maxRequests: 500 }, predicted: { ...PREDICTION, peakTotalMiB: 610 }, worstCaseMiB: 900, fits: true }],
     warnings: ["/balloon/large peaks at 96 MiB: fix it first."],
     measured: {
       baselineRssMiB: 40,

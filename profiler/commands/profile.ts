@@ -14,6 +14,7 @@ import { escapeControl } from "../report/escape";
 import { sendRequests } from "./client";
 import { RunFailure } from "./failure";
 import { TrafficProgress } from "./progress";
+import { waitUntil } from "../supervisor/wait";
 
 export interface ProfileOptions extends AppOptions {
   requests?: string;
@@ -114,6 +115,16 @@ function waitReady(session: Session, count: number, failure: Promise<string>): P
   });
 }
 
+/**
+ * Until every sent request's figures are in (see Supervisor.requestsInWorkers): the adaptive
+ * plan and the deep dive read the report. Bounded by the run's --timeout, which ends a request
+ * that hangs anyway.
+ */
+function settled(session: Session): Promise<void> {
+  const timeoutSec = session.plan.settings.timeoutSec;
+  return waitUntil(() => session.supervisor.requestsInWorkers === 0, (timeoutSec > 0 ? timeoutSec : 30) * 1000, 10);
+}
+
 /** Before anything starts: no output over the requests file or over each other, none over a file not ours. */
 function checkOutputFiles(options: ProfileOptions): string | null {
   const clash = sameFileProblem([["--requests", options.requests], ["--record", options.record], ["--report", options.report]]);
@@ -148,6 +159,7 @@ async function adaptivePhase(session: Session, port: number, budget: number, wor
     const progress = new TrafficProgress("adaptive", plan.calls.length, () => session.supervisor.workersRssMiB);
     const result = await sendRequests(port, plan.calls, workers, (_done, status) => progress.tick(status));
     progress.stop();
+    await settled(session);
     left -= result.sent;
   }
 }
@@ -175,6 +187,7 @@ export async function profileCommand(options: ProfileOptions, shimDir: string): 
     progress.stop();
     const codes = [...result.statuses.entries()].sort(([a], [b]) => a - b).map(([code, count]) => `${code === 0 ? "no response" : code} ×${count}`);
     process.stderr.write(`[balloon] sent ${result.sent} requests: ${codes.join(", ")}\n`);
+    await settled(session);
     if (maxExtra > 0) await adaptivePhase(session, port, maxExtra, session.supervisor.readyWorkers);
     if (deepRequest) deepFailure = await deepDivePhase(session, deepRequest);
   } finally {

@@ -132,6 +132,17 @@ export class Supervisor implements WorkerEvents {
     return this.arbiter.readyCount();
   }
 
+  /**
+   * Requests the pool's workers hold now. A client can have its whole body (Content-Length)
+   * before the worker's end frame brings the request's figures: graphite's 34 MiB /render
+   * ended 140 ms after its client had the body, so a report read then missed its biggest call.
+   */
+  get requestsInWorkers(): number {
+    let held = 0;
+    for (const worker of this.workers.all()) held += worker.inflight.size;
+    return held;
+  }
+
   /** The workers' RSS together now (their latest readings), MiB. */
   get workersRssMiB(): number {
     let kib = 0;

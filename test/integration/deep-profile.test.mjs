@@ -98,6 +98,29 @@ describe("balloon profile --deep on the plain WSGI fixture", () => {
     assert.equal(report.totals.requests, 4);
   });
 
+  test("the last request's figures are in before the dive is planned, though its client had the body first", async () => {
+    const dir = scratchDir();
+    // The body's bytes reach the client (Content-Length met) 0.4 s before close() returns and
+    // the worker's end frame brings the call's figures: read before, the run has no GET /export.
+    writeFileSync(path.join(dir, "late.py"), [
+      "import time",
+      "class Body:",
+      "    def __init__(self, chunks): self.chunks = chunks",
+      "    def __iter__(self): return iter(self.chunks)",
+      "    def close(self): time.sleep(0.4)",
+      "def application(environ, start_response):",
+      "    chunks = [b'x' * (1 << 20)] * 8 if environ['PATH_INFO'] == '/export' else [b'ok']",
+      "    start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(sum(map(len, chunks))))])",
+      "    return Body(chunks)",
+      "",
+    ].join("\n"));
+    const { code, stderr, report, record } = await profile({ target: "late:application", dir }, ["GET /hello", "GET /export"], ["--deep", "GET /export", "--deep-calls", "1", "--workers", "1"]);
+    assert.equal(code, 0, stderr);
+    assert.equal(report.deepDive.route, "/export");
+    const start = record.findIndex((line) => line.type === "deep" && line.event === "start");
+    assert.deepEqual(record.filter((line, index) => line.type === "request" && index > start), [], "no request of the run recorded after the dive began");
+  });
+
   test("a Python without tracemalloc says so", async () => {
     const dir = scratchDir();
     // Poisons the import of _tracemalloc for every Python process of the run.

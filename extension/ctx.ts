@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as vscode from "vscode";
 import { LanguageClient, State, type LanguageClientOptions, type RequestType, type ServerOptions } from "vscode-languageclient/node";
-import { Method, type LogLine, type Requests, type SessionStatus, type ToWebview } from "../profiler/protocol";
+import { Method, type DeepDiveRunning, type LogLine, type Requests, type SessionStatus, type ToWebview } from "../profiler/protocol";
 import { SECTION, readConfig, type ConfigReading } from "./config";
 import { BalloonPanel } from "./panel";
 import { notificationType, requestType } from "./protocol-client";
@@ -24,6 +24,7 @@ export class Ctx implements vscode.Disposable {
   private panel: BalloonPanel | null = null;
   /** Failures already told (the server repeats a failed status on stop). */
   private readonly told = new Set<string>();
+  private runningDive: DeepDiveRunning | null = null;
 
   constructor(readonly extension: vscode.ExtensionContext) {}
 
@@ -38,6 +39,23 @@ export class Ctx implements vscode.Disposable {
 
   get liveSessions(): SessionStatus[] {
     return [...this.sessions.values()].filter((s) => s.state === "starting" || s.state === "running");
+  }
+
+  /** A session whose app serves requests now (a deep dive needs one): that one if given, else the followed one, else any. */
+  runningSession(sessionId?: string): SessionStatus | null {
+    const running = [...this.sessions.values()].filter((s) => s.state === "running" && !s.readOnly);
+    if (sessionId !== undefined) return running.find((s) => s.sessionId === sessionId) ?? null;
+    return running.find((s) => s.sessionId === this.currentId) ?? running.at(-1) ?? null;
+  }
+
+  /** The deep dive the extension waits for (the panel's Deep dive tab says so while it runs). */
+  get deepDiveRunning(): DeepDiveRunning | null {
+    return this.runningDive;
+  }
+
+  set deepDiveRunning(running: DeepDiveRunning | null) {
+    this.runningDive = running;
+    this.panel?.post({ type: "deepDiveRunning", running });
   }
 
   /** The server's process id (tests kill it), null when it is not running. */

@@ -1,6 +1,25 @@
-// Human words for how a worker process ended.
+// How a worker process ended: the cause the supervisor keeps until the arbiter says why it
+// left, and human words for it.
 import { constants } from "node:os";
 import { ExitCode } from "./shim-protocol";
+
+export interface ExitCause {
+  words: string;
+  exitCode: number | null;
+  signal: number | string | null;
+  /** It died with its master (PDEATHSIG), or was never forked by it. */
+  withMaster: boolean;
+}
+
+/** SIGKILL, if the process is still there. */
+export function killPid(pid: number): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
 
 const signalNames = new Map<number, string>(
   Object.entries(constants.signals).map(([name, number]) => [number, name]),

@@ -6,11 +6,12 @@ import { Arbiter, type ArbiterAction, type ArbiterEvent } from "./arbiter";
 import { BootWatch } from "./boot-watch";
 import type { DeepCallResult } from "../analysis/deep";
 import { DEEP_CALL_TIMEOUT_FACTOR, DeepDiver, type DeepDiveSpec } from "./deep-dive";
-import { describeExit, signalName } from "./exitcause";
-import { MALFORMED_ROUTE, NO_WORKER, malformedRequest, requestLine, type Exchange } from "./exchange";
+import { describeExit, killPid, signalName, type ExitCause } from "./exitcause";
+import type { Exchange } from "./exchange";
 import { HttpFront } from "./http";
 import { Launcher, shimConfig } from "./launcher";
-import type { RecordLine, RequestOutcome, RunInfo, Settings, WorkerEventName, WorkerLine } from "../record/model";
+import type { RecordLine, RunInfo, Settings } from "../record/model";
+import { PoolRecorder, RequestBook } from "./requests";
 import { ExitCode, type ExitReason, type FatalMessage, type HelloMessage, type LogMessage, type RequestStats } from "./shim-protocol";
 import { Sampler, type ProcessReader, type ProcessSample } from "./sampler";
 import { waitUntil } from "./wait";
@@ -43,24 +44,16 @@ const EXIT_STATUS_WAIT_MS = 1000;
 /** Timeouts and pool upkeep are checked this often. */
 const TICK_MS = 200;
 
-interface ExitCause {
-  words: string;
-  exitCode: number | null;
-  signal: number | string | null;
-  withMaster: boolean;
-}
-
 export class Supervisor implements WorkerEvents {
   private readonly workers = new WorkerTable();
-  /** Requests the arbiter knows about, by id, until they are answered. */
-  private readonly exchanges = new Map<number, Exchange>();
+  private readonly requests: RequestBook;
+  private readonly pool: PoolRecorder;
   private readonly exitCauses = new Map<number, ExitCause>();
   private readonly arbiter: Arbiter;
   private readonly launcher: Launcher;
   private readonly http: HttpFront;
   private readonly sampler: Sampler;
   private readonly now: () => number;
-  private appRecorded = false;
   private shuttingDown = false;
   private masterReady = false;
   private readonly bootWatch: BootWatch;
@@ -76,6 +69,8 @@ export class Supervisor implements WorkerEvents {
     const random = options.random ?? Math.random;
     this.arbiter = new Arbiter(settings, { now: () => this.eventAt, random });
     this.bootWatch = new BootWatch(settings.bootTimeoutSec);
+    this.pool = new PoolRecorder(options.record, this.now);
+    this.requests = new RequestBook({ record: options.record, now: this.now, act: (event) => this.act(event) });
     this.launcher = new Launcher({ python: run.python, shimDir: options.shimDir, config: shimConfig(run, settings) }, {
       workerHello: (hello, socket, leftover) => this.onWorkerHello(hello, socket, leftover),
       masterReady: (hello) => this.onMasterReady(hello),
@@ -85,7 +80,7 @@ export class Supervisor implements WorkerEvents {
         if (!worker || worker.pid !== 0) return;
         worker.pid = pid;
         this.bootWatch.forked(workerId, this.now());
-        this.recordWorker("forked", worker);
+        this.pool.worker("forked", worker);
       },
       workerExit: (pid, exitCode, signal) => this.onWorkerExit(pid, exitCode, signal),
       masterExit: (pid, exitCode, signal) => this.onMasterExit(pid, exitCode, signal),
@@ -96,8 +91,8 @@ export class Supervisor implements WorkerEvents {
       port: options.port,
       maxBodyBytes: settings.maxBodyMiB * 1024 * 1024,
       headerTimeoutSec: settings.headerTimeoutSec,
-      submit: (exchange) => this.submit(exchange),
-      rejected: (exchange, status, message) => this.recordRejected(exchange, status, message),
+      submit: (exchange) => this.requests.submit(exchange),
+      rejected: (exchange, status, message) => this.requests.rejectedByFront(exchange, status, message),
       log: (level, message) => options.log("http", { level, message }),
       now: this.now,
     });
@@ -164,30 +159,18 @@ export class Supervisor implements WorkerEvents {
 
   private apply(action: ArbiterAction): void {
     switch (action.type) {
-      case "dispatch": {
-        const exchange = this.exchanges.get(action.id);
-        const worker = this.workers.get(action.worker);
-        if (!exchange || !worker) return;
-        exchange.startedAt = this.now();
-        exchange.inFlight = this.arbiter.inFlight;
-        worker.send(exchange);
+      case "dispatch":
+        this.requests.dispatch(action.id, this.workers.get(action.worker), this.arbiter.inFlight);
         return;
-      }
-      case "reject": {
-        const exchange = this.exchanges.get(action.id);
-        if (!exchange) return;
-        this.exchanges.delete(action.id);
-        exchange.sink.fail(action.status, action.message);
-        exchange.status = action.status;
-        this.options.record(requestLine(NO_WORKER, exchange, "rejected", {}, this.now(), action.message));
+      case "reject":
+        this.requests.reject(action.id, action.status, action.message);
         return;
-      }
       case "spawn":
         this.spawnWorker(action.worker);
         return;
       case "retire": {
         const worker = this.workers.get(action.worker);
-        if (worker) this.recordWorker("recycle", worker, { reason: action.reason, detail: action.detail, rssKiB: action.rssKiB });
+        if (worker) this.pool.worker("recycle", worker, { reason: action.reason, detail: action.detail, rssKiB: action.rssKiB });
         return;
       }
       case "stop":
@@ -211,50 +194,15 @@ export class Supervisor implements WorkerEvents {
 
   // ---- requests ----
 
-  private submit(exchange: Exchange): void {
-    const id = exchange.head.id;
-    this.exchanges.set(id, exchange);
-    exchange.sink.onGone(() => {
-      if (exchange.startedAt === 0 && this.exchanges.delete(id)) this.act({ type: "abandon", id });
-    });
-    this.act({ type: "arrive", id, bodyBytes: exchange.body?.length ?? 0 });
-  }
-
   finished(worker: Worker, exchange: Exchange, stats: RequestStats): void {
-    this.exchanges.delete(exchange.head.id);
-    const { sink } = exchange;
-    let outcome: RequestOutcome = sink.invalidResponse !== null ? "invalid-response" : sink.clientGone ? "client-gone" : stats.error ? "app-error" : "ok";
-    if (outcome === "invalid-response") exchange.status = 502;
-    // The app raised after its headers went out: the client got a cut stream.
-    if (outcome === "ok" && stats.error) outcome = "app-error";
-    // No log of stats.error here: the shim already sent the traceback as a Log frame (see log()).
-    const error = sink.invalidResponse ?? stats.error?.type;
-    this.options.record(requestLine(worker, exchange, outcome, stats, this.now(), error));
-    this.act({ type: "done", worker: worker.id, id: exchange.head.id, rssAfterKiB: stats.rssAfterKiB });
-  }
-
-  private recordRejected(exchange: Exchange | null, status: number, message: string): void {
-    const now = this.now();
-    const line = exchange
-      ? requestLine(NO_WORKER, exchange, "rejected", {}, now, message)
-      : requestLine(NO_WORKER, malformedRequest(status, now), "rejected", { route: MALFORMED_ROUTE }, now, message);
-    this.options.record(line);
+    this.requests.finished(worker, exchange, stats);
   }
 
   private killForTimeout(workerId: number, expired: number[]): void {
     const worker = this.workers.get(workerId);
     if (!worker) return;
     const timeout = this.options.settings.timeoutSec;
-    const what: string[] = [];
-    for (const id of expired) {
-      const exchange = worker.forget(id);
-      this.exchanges.delete(id);
-      if (!exchange) continue;
-      what.push(`${exchange.head.method} ${exchange.head.path}`);
-      exchange.sink.fail(504, `Gateway Timeout: the handler ran over ${timeout} s (--timeout); worker ${worker.id} (pid ${worker.pid}) was killed and replaced`);
-      exchange.status = 504;
-      this.options.record(requestLine(worker, exchange, "timeout", {}, this.now(), `ran over ${timeout} s`));
-    }
+    const what = this.requests.timedOut(worker, expired, timeout);
     worker.exitDetail = `a request ran over ${timeout} s: ${what.join(", ")}`;
     this.options.log(`worker ${worker.id}`, { level: "error", message: `${what.join(", ")} ran over ${timeout} s; killing pid ${worker.pid}` });
     killPid(worker.pid);
@@ -267,7 +215,7 @@ export class Supervisor implements WorkerEvents {
     this.workers.add(worker);
     if (!this.launcher.masterAlive && !this.launcher.masterConnected) this.startMaster();
     this.launcher.fork(worker.id); // no master yet: forked when it says it is ready
-    this.recordWorker("spawn", worker);
+    this.pool.worker("spawn", worker);
   }
 
   private startMaster(): void {
@@ -277,9 +225,9 @@ export class Supervisor implements WorkerEvents {
 
   private onMasterReady(hello: HelloMessage): void {
     this.masterReady = true;
-    this.recordApp(hello);
+    this.pool.app(hello);
     const { rssKiB, vmSizeKiB, ussKiB, pssKiB } = hello.memory;
-    this.recordWorker("master-ready", { id: 0, pid: hello.pid }, { rssKiB, vmSizeKiB, ussKiB, pssKiB });
+    this.pool.worker("master-ready", { id: 0, pid: hello.pid }, { rssKiB, vmSizeKiB, ussKiB, pssKiB });
     for (const worker of this.workers.all()) if (worker.pid === 0 && worker.socket === null) this.launcher.fork(worker.id);
   }
 
@@ -295,9 +243,9 @@ export class Supervisor implements WorkerEvents {
 
   ready(worker: Worker, hello: HelloMessage): void {
     this.bootWatch.ready();
-    this.recordApp(hello);
+    this.pool.app(hello);
     const { memory, stackLimitKiB, threadStackKiB } = hello;
-    this.recordWorker("ready", worker, {
+    this.pool.worker("ready", worker, {
       rssKiB: memory.rssKiB, vmSizeKiB: memory.vmSizeKiB, ussKiB: memory.ussKiB, pssKiB: memory.pssKiB, stackLimitKiB, threadStackKiB,
     });
     this.act({ type: "ready", worker: worker.id, rssKiB: memory.rssKiB });
@@ -337,16 +285,9 @@ export class Supervisor implements WorkerEvents {
     this.bootWatch.gone(`worker ${worker.id}`);
     worker.socket?.destroy();
     const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
-    for (const exchange of worker.inflight.values()) {
-      this.exchanges.delete(exchange.head.id);
-      if (exchange.headersSent) exchange.sink.abort();
-      else exchange.sink.fail(502, `Bad Gateway: ${who} ${cause.words}`);
-      exchange.status = 502;
-      this.options.record(requestLine(worker, exchange, "worker-died", {}, this.now(), cause.words));
-    }
-    worker.inflight.clear();
+    this.requests.workerDied(worker, who, cause.words);
     const crashed = reason === "crash";
-    this.recordWorker(crashed ? "crash" : "exit", worker, {
+    this.pool.worker(crashed ? "crash" : "exit", worker, {
       reason, detail: crashed ? cause.words : worker.exitDetail ?? (detail || cause.words), exitCode: cause.exitCode, signal: signalName(cause.signal), rssKiB: worker.rssKiB,
     });
     if (crashed && !cause.withMaster && cause.exitCode !== ExitCode.AppLoadError && !wasStarting) this.options.log(who, { level: "error", message: cause.words });
@@ -363,7 +304,7 @@ export class Supervisor implements WorkerEvents {
     const what = fatal.stage === "import" ? "the app failed to load" : "could not start";
     const traceback = fatal.traceback ? `\n${fatal.traceback.trimEnd()}` : "";
     this.options.log(who, { level: "error", message: `${what}: ${fatal.message}${traceback}` });
-    this.recordWorker("boot-failed", { id: fatal.workerId, pid: fatal.pid }, { detail: fatal.message });
+    this.pool.worker("boot-failed", { id: fatal.workerId, pid: fatal.pid }, { detail: fatal.message });
     this.options.bootFailed?.(fatal);
     this.act({ type: "unavailable", message: `the app failed to load: ${fatal.message}` });
   }
@@ -422,16 +363,6 @@ export class Supervisor implements WorkerEvents {
 
   // ---- recording ----
 
-  private recordWorker(event: WorkerEventName, worker: { id: number; pid: number }, more: Partial<WorkerLine> = {}): void {
-    this.options.record({ type: "worker", t: this.now(), event, worker: worker.id, pid: worker.pid, ...more });
-  }
-
-  private recordApp(hello: HelloMessage): void {
-    if (this.appRecorded || !hello.app) return;
-    this.appRecorded = true;
-    this.options.record({ type: "app", t: this.now(), app: hello.app });
-  }
-
   private onSamples(samples: ProcessSample[]): void {
     const byPid = new Map(samples.map((s) => [s.pid, s]));
     const t = this.now();
@@ -478,14 +409,5 @@ export class Supervisor implements WorkerEvents {
     killPid(this.deep.pid);
     for (const worker of this.workers.all()) killPid(worker.pid);
     for (const child of this.launcher.ownProcesses) child.kill("SIGKILL");
-  }
-}
-
-function killPid(pid: number): void {
-  if (pid <= 0) return;
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
   }
 }

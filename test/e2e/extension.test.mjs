@@ -154,6 +154,8 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop, reload", { 
     await page.keyboard.press("Enter");
     const exported = path.join(workspace, "gunicorn.conf.py");
     await waitFor(() => existsSync(exported), { timeoutMs: 60_000, what: "gunicorn.conf.py in the workspace" });
+    // The exported file opens in an editor; wait for it, so the palette below is not closed by it.
+    await page.locator(".tabs-container .tab", { hasText: "gunicorn.conf.py" }).first().waitFor({ timeout: 30_000 });
     const conf = readFileSync(exported, "utf8");
     assert.match(conf, /^wsgi_app = "app:app"$/m);
     assert.match(conf, /^workers = \d+$/m);

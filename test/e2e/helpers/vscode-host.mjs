@@ -135,9 +135,12 @@ export async function pick(page, { key, text, rowText, timeoutMs = 60_000 }) {
   const input = page.locator(".quick-input-widget input");
   const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: rowText }).first();
   for (;;) {
+    // An editor opening just then (an export's file) closes the palette under the typing: CI saw
+    // fill() wait 30 s on a hidden input. Every step is bounded, and a miss tries again.
     await page.keyboard.press(key);
-    await input.fill(text);
     try {
+      await input.waitFor({ state: "visible", timeout: 3000 });
+      await input.fill(text, { timeout: 3000 });
       await row.waitFor({ timeout: 2000 });
       await page.keyboard.press("Enter");
       return;

@@ -104,8 +104,10 @@ export const Method = {
   profileRequests: "balloon/profileRequests",
   /**
    * client → server request: tracemalloc on one route in a worker of its own while the session
-   * keeps serving (Session.deepDive). DeepDiveParams → DeepDive; an error's message says what
-   * was wrong (unknown route with the known ones, no path, a dive already running, no tracemalloc).
+   * keeps serving (Session.deepDive). DeepDiveParams → DeepDive; the reportChanged holding it
+   * goes out first. An error's message says what was wrong (a saved recording or a stopped run:
+   * nothing to replay; unknown route with the known ones, no path, a dive already running, no
+   * tracemalloc), its data (DeepDiveErrorData) which problem the engine's was.
    */
   deepDive: "balloon/deepDive",
 

@@ -75,9 +75,9 @@ export class SessionHost {
   }
 
   /** Rejects with the engine's DeepDiveError (unknown route, a dive already running, ...) or why the session cannot dive. */
-  deepDive(params: DeepDiveParams): Promise<DeepDive> {
+  async deepDive(params: DeepDiveParams): Promise<DeepDive> {
     const { sessionId, ...request } = params;
-    return this.get(sessionId).deepDive(request);
+    return await this.get(sessionId).deepDive(request);
   }
 
   async openRecord(params: OpenRecordParams): Promise<SessionStatus> {

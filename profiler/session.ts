@@ -9,6 +9,7 @@ import type { DeepDive, RecordLine, Report, RunInfo, Settings, Thresholds } from
 import { RECORD_VERSION } from "./record/model";
 import { OptionError, checkStack, settingsFileOptions, toFramework, toSettings, toThresholds, withSettingsFile, type RawPoolOptions } from "./options";
 import type { FatalMessage, LogMessage } from "./supervisor/shim-protocol";
+import type { DeepDiveProgress } from "./supervisor/deep-dive";
 import { choosePython, choosePythonAsync, guessFramework, hintForImportError, type AsyncPythonProbe } from "./supervisor/python";
 import type { AppTarget, RunSettings } from "./protocol";
 import { RecordWriter } from "./record/recording";
@@ -216,9 +217,9 @@ export class Session {
    * paths and flag); the result is recorded and becomes the report's deepDive. Rejects with
    * a DeepDiveError (unknown route, no path, a dive already running, the worker failed).
    */
-  async deepDive(request: DeepDiveRequest): Promise<DeepDive> {
+  async deepDive(request: DeepDiveRequest, progress?: DeepDiveProgress): Promise<DeepDive> {
     const target = planDeepDive(this.report(), request);
-    const calls = await this.supervisor.deepDive(target);
+    const calls = await this.supervisor.deepDive(target, progress);
     const result = summarizeDeepDive(target, calls);
     this.record({ type: "deep", t: Date.now(), event: "result", result });
     return result;

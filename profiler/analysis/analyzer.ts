@@ -214,5 +214,6 @@ function routeReport(route: RouteAccumulator, evidence: RouteEvidence, verdicts:
     shared: evidence.shared,
     extra: evidence.extra,
     samplePaths: [...route.samplePaths],
+    ...(route.peakPath === null ? {} : { peakPath: route.peakPath }),
   };
 }

@@ -91,7 +91,8 @@ export function planDeepDive(report: Report, request: DeepDiveRequest): DeepTarg
   const method = request.method?.toUpperCase();
   const routes = report.routes.filter((route) => route.method !== "*" && (method === undefined || route.method === method));
   const named = routes.filter((route) => route.route === request.route);
-  const found = named.length > 0 ? named : routes.filter((route) => route.samplePaths.includes(request.route));
+  const pathOf = (target: string): string => target.split("?", 1)[0];
+  const found = named.length > 0 ? named : routes.filter((route) => route.samplePaths.some((target) => target === request.route || pathOf(target) === request.route));
   const wanted = `${method ? `${method} ` : ""}${request.route}`;
   if (found.length > 1) {
     throw new DeepDiveError("unknown-route", `${wanted} is served by ${found.length} methods (${found.map(routeName).join(", ")}): name one, as "${found[0].method} ${found[0].route}"`);
@@ -103,9 +104,11 @@ export function planDeepDive(report: Report, request: DeepDiveRequest): DeepTarg
     throw new DeepDiveError("unknown-route", `no route ${wanted} in this run; routes: ${known.length > 0 ? known.join(", ") : "none yet (no request has been served)"}`);
   }
   const route = found[0];
-  const paths = request.path !== undefined ? [request.path] : route.samplePaths;
+  // A balloon is the call that peaked, sent again: the route's other targets may be small ones.
+  const flag = route.flags[0] ?? null;
+  const paths = request.path !== undefined ? [request.path] : flag === "balloon" && route.peakPath ? [route.peakPath] : route.samplePaths;
   if (paths.length === 0) throw new DeepDiveError("no-path", `${routeName(route)} has no recorded path to call; give one (--deep-path)`);
-  return { method: route.method, route: route.route, flag: route.flags[0] ?? null, paths: [...paths], calls, frames };
+  return { method: route.method, route: route.route, flag, paths: [...paths], calls, frames };
 }
 
 /** One call of the dive: what the client side saw and what the deep worker measured. */
@@ -239,4 +242,20 @@ export function summarizeDeepDive(target: DeepTarget, calls: readonly DeepCallRe
     statuses,
     durationMs: { median: round1(median(durations) || 0), max: round1(durations.length > 0 ? Math.max(...durations) : 0) },
   };
+}
+
+/**
+ * Why a dive's calls failed, when they did: tracemalloc slows a call (graphite's /render took
+ * 1.3 s in the pool and 13–17 s with 40 frames, 6.5 s with 1), so the app's own timeouts can
+ * fire (graphite's FETCH_TIMEOUT of 6 s answered 500) where the pool's calls succeeded.
+ */
+export function failedCallsNote(dive: DeepDive, route: RouteReport | undefined): string | null {
+  const failed = Object.entries(dive.statuses).filter(([status]) => !status.startsWith("2") && !status.startsWith("3"));
+  if (failed.length === 0) return null;
+  const answered = `Calls answered ${failed.map(([status, count]) => `${status} ×${count}`).join(", ")}: the figures are those of the error path`;
+  const servedInPool = route !== undefined && route.requests > route.errors;
+  if (!servedInPool || route.durationMs.median <= 0) return `${answered}.`;
+  const slower = dive.durationMs.median / route.durationMs.median;
+  return `${answered}. The pool served ${routeName(route)} (median ${round1(route.durationMs.median)} ms); under tracemalloc a call took ${round1(dive.durationMs.median)} ms`
+    + `${slower >= 1.5 ? ` (${slower.toFixed(1)}× slower)` : ""}: an app timeout may have fired. Fewer frames make the dive faster (--deep-frames 1, or the setting balloon.deepDive.frames).`;
 }

@@ -149,7 +149,10 @@ export class RouteAccumulator {
   shared = 0;
   extra = 0;
   handler: HandlerInfo | null = null;
+  /** Request targets as sent (path and query string), for sending the route again. */
   readonly samplePaths: string[] = [];
+  /** The target of the solo call that peaked highest: what a balloon's deep dive must send. */
+  peakPath: string | null = null;
   private soloCalls = 0;
   private readonly durations = new Reservoir(SAMPLE_CAPACITY, 11);
   private durationMaxMs = 0;
@@ -182,7 +185,9 @@ export class RouteAccumulator {
     if (extra) this.extra += 1;
     // The latest handler seen: a reload may have moved the function.
     if (call.handler !== null) this.handler = call.handler;
-    if (this.samplePaths.length < SAMPLE_PATHS && !this.samplePaths.includes(call.path)) this.samplePaths.push(call.path);
+    // With its query: /render?target=app.*&from=-10d balloons where /render alone does not.
+    const target = call.query ? `${call.path}?${call.query}` : call.path;
+    if (this.samplePaths.length < SAMPLE_PATHS && !this.samplePaths.includes(target)) this.samplePaths.push(target);
     this.durations.add(call.durationMs);
     this.durationMaxMs = Math.max(this.durationMaxMs, call.durationMs);
     this.waits.add(call.waitMs ?? 0);
@@ -204,7 +209,10 @@ export class RouteAccumulator {
     this.soloCalls += 1;
     // The mark is reset just before the call, so it cannot be below RSS before; clamp reading jitter.
     const peak = Math.max(0, peakKiB - before);
-    this.peakMaxKiB = Math.max(this.peakMaxKiB, peak);
+    if (peak > this.peakMaxKiB) {
+      this.peakMaxKiB = peak;
+      this.peakPath = target;
+    }
     if (isFirst) {
       this.firstRetained.add(after - before);
       this.firstPeaks.add(peak);

@@ -64,7 +64,10 @@ async function deepDivePhase(session: Session, request: DeepDiveRequest): Promis
   const name = `${request.method ? `${request.method} ` : ""}${request.route}`;
   process.stderr.write(`[balloon] deep dive: ${escapeControl(name)} in a worker of its own under tracemalloc\n`);
   try {
-    const dive = await session.deepDive(request);
+    const started = Date.now();
+    const dive = await session.deepDive(request, (done, total, call) => {
+      process.stderr.write(`[balloon] deep dive: call ${done}/${total} answered ${call.status} in ${(call.durationMs / 1000).toFixed(1)} s (${((Date.now() - started) / 1000).toFixed(0)} s so far)\n`);
+    });
     process.stderr.write(`[balloon] deep dive: ${dive.calls} calls of ${escapeControl(`${dive.method} ${dive.route}`)}, ${dive.top.length} app lines, ${dive.frames} frames\n`);
     return null;
   } catch (error) {

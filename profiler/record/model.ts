@@ -288,8 +288,10 @@ export interface RouteReport {
   shared: number;
   /** Calls sent by the adaptive phase of `balloon profile`. */
   extra: number;
-  /** Raw paths seen for the route (a few), for sending it again. */
+  /** Targets seen for the route (a few: path and query string as requested), for sending it again. */
   samplePaths: string[];
+  /** The target of the call that peaked highest (absent in older reports and without solo calls). */
+  peakPath?: string;
 }
 
 export interface WorkerReport {

@@ -4,6 +4,7 @@
 // warnings) goes through safe(): it came from the app or a file, not from us.
 import Table from "cli-table3";
 import type { DeepDive, Report, RouteFlag, RouteReport, WorkerReport } from "../record/model";
+import { failedCallsNote } from "../analysis/deep";
 import { CHURN_NOISE_SHARE, R2_LEAK } from "../analysis/verdicts";
 import { escapeControl as safe } from "./escape";
 
@@ -229,7 +230,7 @@ const DEEP_ROWS = 10;
 const fixedKiB = (value: number): string => value.toFixed(1);
 
 /** The deep dive: its app lines (the figure they are ordered by first), their growth, how close the peak came. */
-export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}): string {
+export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}, route?: RouteReport): string {
   const color = opts.color ?? false;
   const flag = dive.flag ? `${paint(dive.flag, FLAG_STYLE[dive.flag], color)}, ` : "";
   const lines = [
@@ -262,13 +263,14 @@ export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}): string {
   if (outsideApp.truncatedPeakKiB + outsideApp.truncatedRetainedKiB >= 1) {
     lines.push(`${fixedKiB(Math.max(outsideApp.truncatedPeakKiB, outsideApp.truncatedRetainedKiB))} KiB had no app frame within ${dive.frames} frames: raise --deep-frames to place it.`);
   }
-  const failed = Object.entries(dive.statuses).filter(([status]) => !status.startsWith("2") && !status.startsWith("3"));
-  if (failed.length > 0) lines.push(paint(`Calls answered ${failed.map(([status, count]) => `${status} ×${count}`).join(", ")}: the figures are those of the error path.`, "yellow", color));
+  const failed = failedCallsNote(dive, route);
+  if (failed !== null) lines.push(paint(failed, "yellow", color));
   return lines.join("\n");
 }
 
 /** Everything a finished run prints: route table, worker table, summary, and the deep dive when one ran. */
 export function formatReport(report: Report, opts: TextOptions = {}): string {
-  const deep = report.deepDive ? `${formatDeepDive(report.deepDive, opts)}\n` : "";
+  const dive = report.deepDive;
+  const deep = dive ? `${formatDeepDive(dive, opts, report.routes.find((route) => route.method === dive.method && route.route === dive.route))}\n` : "";
   return `${formatRouteTable(report, opts)}\n${formatWorkerTable(report, opts)}\n${formatSummary(report, opts)}\n${deep}`;
 }

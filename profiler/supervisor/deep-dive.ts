@@ -17,6 +17,9 @@ export interface DeepDiveSpec {
   frames: number;
 }
 
+/** Call `done` of `total` has ended with `call`. */
+export type DeepDiveProgress = (done: number, total: number, call: DeepCallResult) => void;
+
 export interface DeepDiveHost {
   /** Asks the master to fork it; false when no master is connected. */
   fork(workerId: number, deep: DeepWorkerConfig): boolean;
@@ -119,8 +122,11 @@ export class DeepDiver implements WorkerEvents {
     return this.run ? `${this.run.spec.method} ${this.run.spec.route}` : null;
   }
 
-  /** Forks the deep worker, makes the calls, stops it; resolves with each call's figures once it is gone. */
-  async dive(spec: DeepDiveSpec): Promise<DeepCallResult[]> {
+  /**
+   * Forks the deep worker, makes the calls, stops it; resolves with each call's figures once it
+   * is gone. `progress` hears of each call as it ends (a call under tracemalloc can take minutes).
+   */
+  async dive(spec: DeepDiveSpec, progress?: DeepDiveProgress): Promise<DeepCallResult[]> {
     if (this.run) throw new DeepDiveError("unavailable", `a deep dive on ${this.running} is running; one at a time`);
     const run = new DeepRun(this.nextId--, this, this.host.now(), spec);
     this.run = run;
@@ -130,7 +136,10 @@ export class DeepDiver implements WorkerEvents {
       if (!this.host.fork(run.worker.id, { frames })) throw new DeepDiveError("unavailable", "the Python master is not running (the app is starting or restarting): try again once workers are ready");
       await this.step(run, (waiter) => (run.ready = waiter), this.host.bootTimeoutMs, "to load the app");
       const results: DeepCallResult[] = [];
-      for (let i = 0; i < calls; i++) results.push(await this.call(run, paths[i % paths.length]));
+      for (let i = 0; i < calls; i++) {
+        results.push(await this.call(run, paths[i % paths.length]));
+        progress?.(i + 1, calls, results[i]);
+      }
       return results;
     } finally {
       await this.end(run);

@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import { Arbiter, type ArbiterAction, type ArbiterEvent } from "./arbiter";
 import { BootWatch } from "./boot-watch";
 import type { DeepCallResult } from "../analysis/deep";
-import { DEEP_CALL_TIMEOUT_FACTOR, DeepDiver, type DeepDiveSpec } from "./deep-dive";
+import { DEEP_CALL_TIMEOUT_FACTOR, DeepDiver, type DeepDiveProgress, type DeepDiveSpec } from "./deep-dive";
 import { describeExit, killPid, signalName, type ExitCause } from "./exitcause";
 import type { Exchange } from "./exchange";
 import { HttpFront } from "./http";
@@ -143,8 +143,8 @@ export class Supervisor implements WorkerEvents {
    * Runs one route's calls in a worker of its own under tracemalloc, outside the pool (which
    * keeps serving), and stops it; one dive at a time. Rejects with a DeepDiveError.
    */
-  deepDive(spec: DeepDiveSpec): Promise<DeepCallResult[]> {
-    return this.deep.dive(spec);
+  deepDive(spec: DeepDiveSpec, progress?: DeepDiveProgress): Promise<DeepCallResult[]> {
+    return this.deep.dive(spec, progress);
   }
 
   // ---- the arbiter's decisions, carried out ----

@@ -81,6 +81,7 @@ describe("balloon profile --deep on the plain WSGI fixture", () => {
     assert.equal(dive.flag, "balloon");
     assert.equal(dive.calls, 3);
     assert.equal(dive.frames, 10);
+    for (const done of [1, 2, 3]) assert.match(stderr, new RegExp(`deep dive: call ${done}/3 answered 200 in [\\d.]+ s`), "each call's end is said as it comes");
     assert.equal(siteName(dive.top[0]), `${balloon.allocates.file}:${balloon.allocates.line}`, JSON.stringify(dive.top.slice(0, 3)));
     assert.ok(Math.abs(dive.top[0].peakKiB - 48 * MiB_KiB) < 0.01 * 48 * MiB_KiB, `${dive.top[0].peakKiB} KiB at the peak`);
     assert.ok(dive.top[0].retainedKiB < 1, "given back");

@@ -8,7 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { killAll, python, repoRoot, runCli, scratchDir } from "./helpers/balloon.mjs";
-import { launchChromium } from "./helpers/webview-page.mjs";
+import { consoleProblems, keepToOwnUrls, launchChromium } from "./helpers/webview-page.mjs";
 
 const appDir = path.join(repoRoot, "test/fixtures/apps/wsgi_app");
 const manifest = JSON.parse(readFileSync(path.join(appDir, "manifest.json"), "utf8"));
@@ -18,20 +18,10 @@ const shots = path.join(repoRoot, "test-out/html-report");
 /** Opens the report from disk; the page may load nothing but itself. */
 async function openReport(browser, file, colorScheme) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme, deviceScaleFactor: 1 });
-  const outside = [];
   const page_url = pathToFileURL(file).href;
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url === page_url) return route.continue();
-    outside.push(url);
-    return route.abort();
-  });
+  const outside = await keepToOwnUrls(context, (url) => url === page_url);
   const page = await context.newPage();
-  const problems = [];
-  page.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") problems.push(`${message.type()}: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  const problems = consoleProblems(page);
   await page.addInitScript(() => {
     window.__violations = [];
     document.addEventListener("securitypolicyviolation", (event) => window.__violations.push(`${event.violatedDirective}: ${event.blockedURI}`));

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { analyze } from "../../out/test-build/analysis/analyze.js";
-import { DEFAULT_DEEP_CALLS, DEFAULT_DEEP_FRAMES, DeepDiveError, TOP_SITES, parseDeepRoute, planDeepDive, summarizeDeepDive } from "../../out/test-build/analysis/deep.js";
+import { DEFAULT_DEEP_CALLS, DEFAULT_DEEP_FRAMES, DeepDiveError, TOP_SITES, failedCallsNote, parseDeepRoute, planDeepDive, summarizeDeepDive } from "../../out/test-build/analysis/deep.js";
 import { RecordLineParser } from "../../out/test-build/record/reader.js";
 import { toReportJson } from "../../out/test-build/report/json.js";
 import { formatDeepDive, formatReport } from "../../out/test-build/report/text.js";
@@ -62,6 +62,25 @@ test("the route is found as the report names it, or by a path seen for it, with 
     assert.equal(target.calls, DEFAULT_DEEP_CALLS);
     assert.equal(target.frames, DEFAULT_DEEP_FRAMES);
   }
+});
+
+test("a balloon is dived on the target that peaked, query string and all", () => {
+  const sim = new Simulation({ 1: 30, 2: 30 });
+  // graphite's /render: a small query is cheap, a wide one (months of data) peaks 150-200 MiB.
+  for (const worker of [1, 2]) {
+    sim.call(worker, "/render", { peak: 0.5, query: "target=a&from=-1h" })
+      .call(worker, "/render", { peak: worker === 1 ? 200 : 150, query: worker === 1 ? "target=a.*&from=-1y" : "target=b.*&from=-6mon" })
+      .repeat(worker, "/render", 3, { peak: 0.5, query: "target=a&from=-1h" });
+  }
+  const report = analyze(sim.lines);
+  const render = report.routes.find((r) => r.route === "/render");
+  assert.deepEqual(render.flags, ["balloon"]);
+  assert.equal(render.peakPath, "/render?target=a.*&from=-1y");
+  assert.ok(render.samplePaths.includes("/render?target=b.*&from=-6mon"), JSON.stringify(render.samplePaths));
+  const target = planDeepDive(report, { route: "/render" });
+  assert.deepEqual(target.paths, ["/render?target=a.*&from=-1y"]);
+  // A raw path without its query still finds the route.
+  assert.equal(planDeepDive(report, { route: "/render", path: "/render?x=1" }).paths[0], "/render?x=1");
 });
 
 test("unknown, ambiguous and uncallable routes, and calls or frames out of range, say so", () => {
@@ -211,4 +230,22 @@ test("text: the lines table in the ordering's order, growth, the peak check, esc
   const nothing = formatDeepDive(summarizeDeepDive(target(null, 1), [call({})]));
   assert.match(nothing, /no line of the app's own code held 1 KiB or more/);
   assert.match(nothing, /No call rose 64 KiB above its start: no peak snapshot/);
+});
+
+test("failed dive calls: the note says so, and says the app's timeout may have fired when the pool served the route", () => {
+  const dive = (statuses, median) => ({ statuses, durationMs: { median, max: median } });
+  const route = (requests, errors, median) => ({ method: "GET", route: "/render", requests, errors, durationMs: { median, max: median } });
+  const cases = [
+    { dive: dive({ 200: 5 }, 900), route: route(10, 0, 100), want: null },
+    { dive: dive({ 304: 2, 200: 1 }, 90), route: undefined, want: null },
+    { dive: dive({ 500: 5 }, 15000), route: undefined, want: /^Calls answered 500 ×5: the figures are those of the error path\.$/ },
+    { dive: dive({ 500: 5 }, 15000), route: route(3, 3, 100), want: /^Calls answered 500 ×5: the figures are those of the error path\.$/ },
+    { dive: dive({ 500: 4, 200: 1 }, 15000), route: route(15, 0, 1300), want: /500 ×4: .* The pool served GET \/render \(median 1300 ms\); under tracemalloc a call took 15000 ms \(11\.5× slower\): an app timeout may have fired\. Fewer frames/ },
+    { dive: dive({ 502: 1 }, 110), route: route(4, 1, 100), want: /The pool served GET \/render \(median 100 ms\); under tracemalloc a call took 110 ms: an app timeout/ },
+  ];
+  for (const { dive: d, route: r, want } of cases) {
+    const note = failedCallsNote(d, r);
+    if (want === null) assert.equal(note, null, JSON.stringify(d));
+    else assert.match(note, want, JSON.stringify(d));
+  }
 });

@@ -68,21 +68,33 @@ export function launchChromium() {
  * A page on the panel with every problem recorded: console errors and warnings, page errors,
  * requests that left the local server (aborted). Resolves once the panel has posted "ready".
  */
-export async function openPanel(browser, server, { width = 1200, height = 900 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
+/** Aborts every request `allowed` refuses; returns the list of those URLs (a page that reaches out fails its test). */
+export async function keepToOwnUrls(context, allowed) {
   const outside = [];
   await context.route("**/*", (route) => {
     const url = route.request().url();
-    if (url.startsWith(`${server.origin}/`)) return route.continue();
+    if (allowed(url)) return route.continue();
     outside.push(url);
     return route.abort();
   });
-  const page = await context.newPage();
-  const console = [];
+  return outside;
+}
+
+/** The page's console errors and warnings and its uncaught errors, as they come. */
+export function consoleProblems(page) {
+  const problems = [];
   page.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") console.push(`${message.type()}: ${message.text()}`);
+    if (message.type() === "error" || message.type() === "warning") problems.push(`${message.type()}: ${message.text()}`);
   });
-  page.on("pageerror", (error) => console.push(`pageerror: ${error.message}`));
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  return problems;
+}
+
+export async function openPanel(browser, server, { width = 1200, height = 900 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 });
+  const outside = await keepToOwnUrls(context, (url) => url.startsWith(`${server.origin}/`));
+  const page = await context.newPage();
+  const console = consoleProblems(page);
   const load = async () => {
     await page.goto(`${server.origin}/`);
     await page.waitForFunction(() => window.__harness.posted.some((message) => message.type === "ready"));

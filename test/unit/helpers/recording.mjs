@@ -37,7 +37,7 @@ export class Simulation {
    * (threads); `reads` then gives the shared figures it reports ({ peak, retained }), while the
    * worker's RSS still moves by its own `retained`.
    */
-  call(worker, route, { peak = 0.2, retained = 0, method = "GET", outcome = "ok", durationMs = 5, accounting = true, handler, concurrent = 1, reads, path } = {}) {
+  call(worker, route, { peak = 0.2, retained = 0, method = "GET", outcome = "ok", durationMs = 5, accounting = true, handler, concurrent = 1, reads, path, query } = {}) {
     const state = this.workers.get(worker);
     state.seq += 1;
     const before = state.rssKiB;
@@ -47,6 +47,7 @@ export class Simulation {
       handler: handler === undefined ? { qualname: `views.${route.replace(/\W/g, "") || "index"}`, file: "views.py", line: 10 } : handler,
       status: outcome === "ok" ? 200 : 500, outcome, durationMs, concurrent,
     };
+    if (query !== undefined) line.query = query;
     if (accounting) {
       const shown = reads ?? { peak, retained };
       line.rssBeforeKiB = before;

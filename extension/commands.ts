@@ -7,7 +7,7 @@ import { Method, type AppTarget, type DeepDiveCommandArgs, type ExportFormat, ty
 import type { DeepDive } from "../profiler/record/model";
 import { EXPORT_FORMATS, type BalloonConfig } from "./config";
 import type { Ctx } from "./ctx";
-import { diveProgressTitle, routePicks, topSiteMessage } from "./deep-dive-words";
+import { diveCallWords, diveProgressTitle, routePicks, topSiteMessage } from "./deep-dive-words";
 import { chooseInterpreter, pythonExtensionInterpreter } from "./interpreter";
 import { openAppLine } from "./open-line";
 import { detectTarget, type WorkspaceFiles } from "./target";
@@ -176,8 +176,13 @@ export function deepDive(ctx: Ctx): (args?: DeepDiveCommandArgs) => Promise<Outc
     if (mine) ctx.deepDiveRunning = { method, route, calls };
     let dive: DeepDive;
     try {
-      dive = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: diveProgressTitle(method, route, calls) }, () =>
-        ctx.request(Method.deepDive, { sessionId: session.sessionId, method, route, calls, frames }));
+      dive = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: diveProgressTitle(method, route, calls) }, (progress) => {
+        // Each call's end as it comes: under tracemalloc one can take minutes.
+        const told = ctx.onDeepDiveCall((ended) => {
+          if (ended.sessionId === session.sessionId) progress.report({ message: diveCallWords(ended), increment: 100 / ended.total });
+        });
+        return ctx.request(Method.deepDive, { sessionId: session.sessionId, method, route, calls, frames }).finally(() => told.dispose());
+      });
     } catch (error) {
       return refuse(`Balloon: deep dive on ${method} ${route}: ${(error as Error).message}`);
     } finally {

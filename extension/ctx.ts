@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as vscode from "vscode";
 import { LanguageClient, State, type LanguageClientOptions, type RequestType, type ServerOptions } from "vscode-languageclient/node";
-import { Method, type DeepDiveRunning, type LogLine, type Requests, type SessionStatus, type ToWebview } from "../profiler/protocol";
+import { Method, type DeepDiveCallEnded, type DeepDiveRunning, type LogLine, type Requests, type SessionStatus, type ToWebview } from "../profiler/protocol";
 import { SECTION, readConfig, type ConfigReading } from "./config";
 import { BalloonPanel } from "./panel";
 import { notificationType, requestType } from "./protocol-client";
@@ -15,7 +15,10 @@ export class Ctx implements vscode.Disposable {
   readonly log = vscode.window.createOutputChannel("Balloon");
   private readonly serverLog = vscode.window.createOutputChannel("Balloon Language Server", { log: true });
   private readonly statusBar = new StatusBar();
-  private readonly disposables: vscode.Disposable[] = [this.log, this.serverLog, this.statusBar];
+  private readonly diveCalls = new vscode.EventEmitter<DeepDiveCallEnded>();
+  /** A deep dive's call ended (the command's progress notification counts them). */
+  readonly onDeepDiveCall = this.diveCalls.event;
+  private readonly disposables: vscode.Disposable[] = [this.log, this.serverLog, this.statusBar, this.diveCalls];
   private client: LanguageClient | null = null;
   private serverProcess: ChildProcess | null = null;
   private readonly sessions = new Map<string, SessionStatus>();
@@ -87,6 +90,7 @@ export class Ctx implements vscode.Disposable {
     client.onNotification(notificationType(Method.timeline), (batch) => this.forCurrent(batch.sessionId, { type: "timeline", batch }));
     client.onNotification(notificationType(Method.reportChanged), (changed) => this.forCurrent(changed.sessionId, { type: "report", report: changed.report }));
     client.onNotification(notificationType(Method.log), (line) => this.onLog(line));
+    client.onNotification(notificationType(Method.deepDiveCall), (ended) => this.diveCalls.fire(ended));
     client.onDidChangeState((change) => {
       // A server that died took its apps with it (their master's parent-death signal).
       if (change.newState === State.Running && this.sessions.size > 0) this.serverRestarted();

@@ -1,6 +1,7 @@
 // What the Deep Dive command says: the routes to pick from (flagged first, most at stake first,
 // as the panel's route table orders them, with their flags and figures) and a finished dive's
-// top line. Pure: no vscode, so the words are tested on their own.
+// top line, and each call as it ends. Pure: no vscode, so the words are tested on their own.
+import type { DeepDiveCallEnded } from "../profiler/protocol";
 import type { DeepDive, Report } from "../profiler/record/model";
 import { formatKiB } from "../webview/deep-words";
 import { formatCount, formatMiB, handlerLabel } from "../webview/format";
@@ -37,6 +38,12 @@ export function routePicks(report: Report): RoutePick[] {
 /** The notification's title while the dive runs. */
 export function diveProgressTitle(method: string, route: string, calls: number): string {
   return `Balloon: deep dive on ${method} ${route}, ${calls} call${calls === 1 ? "" : "s"} under tracemalloc`;
+}
+
+/** The progress notification's line as each call ends. */
+export function diveCallWords(ended: Pick<DeepDiveCallEnded, "done" | "total" | "status" | "durationMs">): string {
+  const took = ended.durationMs < 1000 ? `${Math.round(ended.durationMs)} ms` : `${(ended.durationMs / 1000).toFixed(1)} s`;
+  return `call ${ended.done} of ${ended.total} answered ${ended.status} in ${took}`;
 }
 
 /** What a finished dive found first, by what its route is flagged for; site null when no line held 1 KiB. */

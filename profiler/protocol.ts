@@ -119,6 +119,8 @@ export const Method = {
   reportChanged: "balloon/reportChanged",
   /** server → client notification: a line of the supervisor's log or the app's stdout/stderr. LogLine. */
   log: "balloon/log",
+  /** server → client notification: a deep dive's call ended (one under tracemalloc can take minutes). DeepDiveCallEnded. */
+  deepDiveCall: "balloon/deepDiveCall",
 } as const;
 
 export type MethodName = (typeof Method)[keyof typeof Method];
@@ -195,6 +197,17 @@ export interface DeepDiveCommandArgs {
   sessionId?: string;
 }
 
+/** Call `done` of a dive's `total` ended, answered `status` after `durationMs`. */
+export interface DeepDiveCallEnded {
+  sessionId: string;
+  method: string;
+  route: string;
+  done: number;
+  total: number;
+  status: number;
+  durationMs: number;
+}
+
 /** A deep dive the extension is waiting for (the panel's Deep dive tab says so). */
 export interface DeepDiveRunning {
   method: string;
@@ -234,6 +247,7 @@ export interface Notifications {
   [Method.timeline]: TimelineBatch;
   [Method.reportChanged]: ReportChanged;
   [Method.log]: LogLine;
+  [Method.deepDiveCall]: DeepDiveCallEnded;
 }
 
 // ---- extension ⇄ webview: postMessage ----

@@ -71,6 +71,7 @@ export function startLanguageServer(options: ServerOptions): Connection {
       showReports();
     },
     log: (line) => void connection.sendNotification(notification(Method.log), line),
+    deepDiveCall: (ended) => void connection.sendNotification(notification(Method.deepDiveCall), ended),
   };
   const host = new SessionHost({ shimDir: options.shimDir, tempDir, listener });
 

@@ -1,9 +1,9 @@
 // The language server over stdio, as the extension drives it, on the plain WSGI fixture app:
 // run → traffic → warnings at the planted handlers' lines → code lenses (Deep dive among them) →
-// a deep dive → hover → recommend → export gunicorn → stop (warnings cleared, no Python process
-// left); a requests file profiled and its recording opened read-only (a deep dive refused); an app
-// that fails to import; and a crash of the app's Python master, which the session reports while
-// the server goes on answering.
+// a deep dive (each call told as it ends) → hover → recommend → export gunicorn → stop (warnings
+// cleared, no Python process left); a requests file profiled and its recording opened read-only
+// (a deep dive refused); an app that fails to import; and a crash of the app's Python master,
+// which the session reports while the server goes on answering.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -98,6 +98,9 @@ describe("balloon lsp --stdio", () => {
     assert.match(dive.top[0].code, /b"\\x01" \* \(96 \* MiB\)/);
     const withDive = client.notifications.slice(beforeDive).find((n) => n.method === "balloon/reportChanged" && n.params.report.deepDive);
     assert.equal(withDive?.params.report.deepDive.route, BALLOON.route, "the report with the dive came before the answer");
+    const ended = client.notifications.slice(beforeDive).filter((n) => n.method === "balloon/deepDiveCall").map((n) => n.params);
+    assert.deepEqual(ended.map((e) => [e.sessionId, e.method, e.route, e.done, e.total, e.status]), [1, 2, 3].map((done) => [status.sessionId, "GET", BALLOON.route, done, 3, 200]));
+    assert.ok(ended.every((e) => e.durationMs > 0), "each call's time");
     await assert.rejects(client.request("balloon/deepDive", { sessionId: status.sessionId, route: "/nope" }),
       (error) => error.data?.problem === "unknown-route" && /\/nope/.test(error.message));
 

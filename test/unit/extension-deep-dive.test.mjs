@@ -4,7 +4,7 @@
 // route is flagged for, with the file as the report gives it (for Go to line).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { diveProgressTitle, routePicks, topSiteMessage } from "../../out/test-build/extension/deep-dive-words.js";
+import { diveCallWords, diveProgressTitle, routePicks, topSiteMessage } from "../../out/test-build/extension/deep-dive-words.js";
 
 const verdict = (flag, atStakeMiB) => ({ flag, reason: `${flag} reason`, atStakeMiB, figures: {} });
 const route = (method, name, overrides = {}) => ({
@@ -30,9 +30,11 @@ test("picks: flagged first, most at stake first, then open questions, then the r
   assert.equal(picks[3].detail, "no handler known");
 });
 
-test("progress: the route and the calls", () => {
+test("progress: the route and the calls; then each call as it ends", () => {
   assert.equal(diveProgressTitle("GET", "/export", 5), "Balloon: deep dive on GET /export, 5 calls under tracemalloc");
   assert.equal(diveProgressTitle("GET", "/export", 1), "Balloon: deep dive on GET /export, 1 call under tracemalloc");
+  assert.equal(diveCallWords({ done: 2, total: 5, status: 200, durationMs: 41_234 }), "call 2 of 5 answered 200 in 41.2 s");
+  assert.equal(diveCallWords({ done: 1, total: 1, status: 500, durationMs: 4 }), "call 1 of 1 answered 500 in 4 ms");
 });
 
 const dive = (overrides = {}) => ({

@@ -19,7 +19,7 @@ const report = {
 
 function openedHost() {
   const told = [];
-  const listener = { status: (s) => told.push(["status", s]), timeline: () => undefined, report: (r) => told.push(["report", r]), log: () => undefined };
+  const listener = { status: (s) => told.push(["status", s]), timeline: () => undefined, report: (r) => told.push(["report", r]), log: () => undefined, deepDiveCall: (e) => told.push(["call", e]) };
   const runJob = async (job) => {
     assert.equal(job.kind, "open");
     return { report, timeline: { sessionId: job.sessionId, samples: [], events: [], budgetMiB: null } };

@@ -139,9 +139,13 @@ describe("Balloon in the extension host", function () {
     const workspace = vscode.workspace.workspaceFolders[0].uri.fsPath;
     const source = fs.readFileSync(`${workspace}/app.py`, "utf8").split("\n");
     const allocating = source.findIndex((line) => line.includes("_export_cache.extend(")) + 1;
+    const ended = [];
+    const listening = ctx.onDeepDiveCall((call) => ended.push(call));
     const diving = vscode.commands.executeCommand("balloon.deepDive", { sessionId: running.sessionId, method: "GET", route: "/export" });
     assert.deepEqual(await until(() => ctx.deepDiveRunning, "the dive under way"), { method: "GET", route: "/export", calls: 2 });
     const dive = await diving;
+    listening.dispose();
+    assert.deepEqual(ended.map((call) => [call.done, call.total, call.status]), [[1, 2, 200], [2, 2, 200]], "each call told as it ended (the progress notification)");
     assert.equal(dive.ok, true, dive.message);
     assert.deepEqual([dive.value.route, dive.value.calls, dive.value.frames, dive.value.orderedBy], ["/export", 2, 8, "retained"]);
     assert.deepEqual([dive.value.top[0].file, dive.value.top[0].line], ["app.py", allocating], JSON.stringify(dive.value.top[0]));

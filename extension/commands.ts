@@ -3,10 +3,13 @@
 // (the session's status, the file written) or to why it did nothing, so in-host tests can check.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import * as vscode from "vscode";
-import { Method, type AppTarget, type ExportFormat, type SessionStatus } from "../profiler/protocol";
+import { Method, type AppTarget, type DeepDiveCommandArgs, type ExportFormat, type SessionStatus } from "../profiler/protocol";
+import type { DeepDive } from "../profiler/record/model";
 import { EXPORT_FORMATS, type BalloonConfig } from "./config";
 import type { Ctx } from "./ctx";
+import { diveCallWords, diveProgressTitle, routePicks, topSiteMessage } from "./deep-dive-words";
 import { chooseInterpreter, pythonExtensionInterpreter } from "./interpreter";
+import { openAppLine } from "./open-line";
 import { detectTarget, type WorkspaceFiles } from "./target";
 
 export type Outcome<T = undefined> = { ok: true; value: T } | { ok: false; message: string };
@@ -36,9 +39,15 @@ const workspaceFiles: WorkspaceFiles = {
   },
 };
 
+/** Running the app's code needs a trusted workspace; null when it is. */
+function untrusted(): Outcome<never> | null {
+  return vscode.workspace.isTrusted ? null : refuse("Balloon runs your app's code, so it does not run in an untrusted workspace. Trust this folder first (Manage Workspace Trust).");
+}
+
 /** Settings that run the app: valid, in a trusted workspace folder. */
 function runnable(ctx: Ctx): Outcome<{ folder: vscode.WorkspaceFolder; config: BalloonConfig }> {
-  if (!vscode.workspace.isTrusted) return refuse("Balloon runs your app's code, so it does not run in an untrusted workspace. Trust this folder first (Manage Workspace Trust).");
+  const refused = untrusted();
+  if (refused) return refused;
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder || folder.uri.scheme !== "file") return refuse("Balloon: open the folder of your app first.");
   const { config, errors } = ctx.config();
@@ -123,6 +132,73 @@ export function profileRequests(ctx: Ctx): (file?: vscode.Uri) => Promise<Outcom
   };
 }
 
+/** The palette's way in: the running session's observed routes, flagged first, with their flags and figures. */
+async function pickRoute(ctx: Ctx, session: SessionStatus): Promise<Outcome<DeepDiveCommandArgs>> {
+  const report = await requested("read the app's routes", () => ctx.request(Method.routes, { sessionId: session.sessionId }));
+  if (!report.ok) return report;
+  const picks = routePicks(report.value);
+  if (picks.length === 0) return refuse(`Balloon: no route has been served yet: send the app some requests (${session.url ?? "it is starting"}), then dive into one.`);
+  const picked = await vscode.window.showQuickPick(picks, { title: "Deep dive: which route?", placeHolder: "its calls again, in a worker of its own under tracemalloc: the lines that allocate", matchOnDescription: true });
+  if (!picked) return { ok: false, message: "no route picked" };
+  return { ok: true, value: { sessionId: session.sessionId, method: picked.method, route: picked.route } };
+}
+
+/**
+ * tracemalloc on one route of the running app (its calls again, in a worker of its own): from a
+ * handler's code lens or the panel with the route, from the palette by a pick. The panel opens
+ * on its Deep dive tab with the lines, and the top one is a click away.
+ */
+export function deepDive(ctx: Ctx): (args?: DeepDiveCommandArgs) => Promise<Outcome<DeepDive>> {
+  return async (args) => {
+    const refused = untrusted();
+    if (refused) return refused;
+    const { config, errors } = ctx.config();
+    if (errors.length > 0) return refuse(`Balloon cannot run a deep dive with these settings: ${errors.join("; ")}`);
+    const session = ctx.runningSession(args?.sessionId);
+    if (!session) {
+      const which = args?.sessionId !== undefined ? "the run this lens belongs to has stopped" : "no app is running";
+      return refuse(`Balloon: ${which}. A deep dive replays a route's calls in the running app: start it with "Balloon: Run App with Balloon", send it some requests, then dive from a handler's code lens.`);
+    }
+    let target = args;
+    if (!target) {
+      const picked = await pickRoute(ctx, session);
+      if (!picked.ok) return picked;
+      target = picked.value;
+    }
+    const { method, route } = target;
+    if (ctx.current?.sessionId !== session.sessionId) {
+      ctx.follow(session);
+      void ctx.panelIfOpen?.refresh();
+    }
+    const { calls, frames } = config.deepDive;
+    // A second dive while one runs is sent all the same: the engine answers why not, in its words.
+    const mine = ctx.deepDiveRunning === null;
+    if (mine) ctx.deepDiveRunning = { method, route, calls };
+    let dive: DeepDive;
+    try {
+      dive = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: diveProgressTitle(method, route, calls) }, (progress) => {
+        // Each call's end as it comes: under tracemalloc one can take minutes.
+        const told = ctx.onDeepDiveCall((ended) => {
+          if (ended.sessionId === session.sessionId) progress.report({ message: diveCallWords(ended), increment: 100 / ended.total });
+        });
+        return ctx.request(Method.deepDive, { sessionId: session.sessionId, method, route, calls, frames }).finally(() => told.dispose());
+      });
+    } catch (error) {
+      return refuse(`Balloon: deep dive on ${method} ${route}: ${(error as Error).message}`);
+    } finally {
+      if (mine) ctx.deepDiveRunning = null;
+    }
+    ctx.showPanel(true).showTab("deep");
+    const top = topSiteMessage(dive);
+    // Not awaited: the command is done; the message stays until answered or closed.
+    void vscode.window.showInformationMessage(top.text, ...(top.site ? ["Go to line"] : [])).then(async (answer) => {
+      if (!answer || !top.site) return;
+      await openAppLine(ctx, session.sessionId, top.site.file, top.site.line).catch((error: Error) => refuse(`Balloon: cannot open ${top.site?.file}: ${error.message}`));
+    });
+    return { ok: true, value: dive };
+  };
+}
+
 /** Writes into the workspace folder (asking before replacing a file), or opens an untitled editor without one. */
 async function writeExport(fileName: string, text: string): Promise<Outcome<string>> {
   const folder = vscode.workspace.workspaceFolders?.[0];
@@ -179,6 +255,7 @@ export const COMMANDS: Record<string, (ctx: Ctx) => Command> = {
   "balloon.stop": stop,
   "balloon.showPanel": showPanel,
   "balloon.profileRequests": profileRequests,
+  "balloon.deepDive": deepDive,
   "balloon.exportSettings": exportSettings,
   "balloon.openRecord": openRecord,
   "balloon.restartServer": restartServer,

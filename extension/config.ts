@@ -13,8 +13,8 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ["gunicorn", "uwsgi", "mo
 
 type NumberKey = Exclude<keyof RunSettings, "preload">;
 
-export interface NumberSetting {
-  key: NumberKey;
+export interface NumberSetting<Key extends string = NumberKey> {
+  key: Key;
   minimum: number;
   maximum: number;
   integer: boolean;
@@ -37,6 +37,17 @@ export const NUMBER_SETTINGS: readonly NumberSetting[] = [
   { key: "port", minimum: 0, maximum: 65_535, integer: true, default: 0 },
 ];
 
+export type DeepDiveKey = "calls" | "frames";
+
+/**
+ * balloon.deepDive.*: what a dive asks the engine for (its own bounds are wider: 1000 calls,
+ * 65535 frames); a call under tracemalloc is 6–70× slower, so the editor keeps them small.
+ */
+export const DEEP_DIVE_SETTINGS: readonly NumberSetting<DeepDiveKey>[] = [
+  { key: "calls", minimum: 1, maximum: 100, integer: true, default: 5 },
+  { key: "frames", minimum: 1, maximum: 200, integer: true, default: 40 },
+];
+
 export interface BalloonConfig {
   /** module:callable or a Django project directory; "" to detect. */
   app: string;
@@ -45,6 +56,7 @@ export interface BalloonConfig {
   run: RunSettings;
   severity: SeverityName;
   keepResultsAfterStop: boolean;
+  deepDive: Record<DeepDiveKey, number>;
 }
 
 export interface ConfigReading {
@@ -55,14 +67,24 @@ export interface ConfigReading {
 
 export type SettingGetter = (key: string) => unknown;
 
-function numberProblem(setting: NumberSetting, value: unknown): string | null {
+/** The setting's value, or its default when unset or bad (and then why, into errors). */
+function numberOf<Key extends string>(get: SettingGetter, prefix: string, setting: NumberSetting<Key>, errors: string[]): number {
+  const value = get(`${prefix}${setting.key}`);
+  if (value === undefined || value === null) return setting.default;
+  const problem = numberProblem(`${prefix}${setting.key}`, setting, value);
+  if (!problem) return value as number;
+  errors.push(problem);
+  return setting.default;
+}
+
+function numberProblem(name: string, setting: NumberSetting<string>, value: unknown): string | null {
   const bounds = `from ${setting.minimum} to ${setting.maximum}`;
   const also = setting.alsoAllowed ? ` (or ${setting.alsoAllowed.value} to ${setting.alsoAllowed.meaning})` : "";
   const wanted = `${setting.integer ? "a whole number" : "a number"} ${bounds}${also}`;
-  if (typeof value !== "number" || !Number.isFinite(value)) return `${SECTION}.${setting.key} must be ${wanted}, got ${JSON.stringify(value)}`;
+  if (typeof value !== "number" || !Number.isFinite(value)) return `${SECTION}.${name} must be ${wanted}, got ${JSON.stringify(value)}`;
   if (setting.alsoAllowed?.value === value) return null;
   if ((setting.integer && !Number.isInteger(value)) || value < setting.minimum || value > setting.maximum) {
-    return `${SECTION}.${setting.key} must be ${wanted}, got ${value}`;
+    return `${SECTION}.${name} must be ${wanted}, got ${value}`;
   }
   return null;
 }
@@ -86,12 +108,9 @@ function flag(get: SettingGetter, key: string, fallback: boolean, errors: string
 export function readConfig(get: SettingGetter): ConfigReading {
   const errors: string[] = [];
   const run: RunSettings = {};
-  for (const setting of NUMBER_SETTINGS) {
-    const value = get(setting.key);
-    const problem = value === undefined || value === null ? null : numberProblem(setting, value);
-    if (problem) errors.push(problem);
-    run[setting.key] = problem || value === undefined || value === null ? setting.default : (value as number);
-  }
+  for (const setting of NUMBER_SETTINGS) run[setting.key] = numberOf(get, "", setting, errors);
+  const deepDive = { calls: 0, frames: 0 };
+  for (const setting of DEEP_DIVE_SETTINGS) deepDive[setting.key] = numberOf(get, "deepDive.", setting, errors);
   run.preload = flag(get, "preload", false, errors);
   const severityValue = get("diagnostics.severity") ?? "warning";
   let severity: SeverityName = "warning";
@@ -104,6 +123,7 @@ export function readConfig(get: SettingGetter): ConfigReading {
       run,
       severity,
       keepResultsAfterStop: flag(get, "keepResultsAfterStop", true, errors),
+      deepDive,
     },
     errors,
   };

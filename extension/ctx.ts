@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as vscode from "vscode";
 import { LanguageClient, State, type LanguageClientOptions, type RequestType, type ServerOptions } from "vscode-languageclient/node";
-import { Method, type LogLine, type Requests, type SessionStatus, type ToWebview } from "../profiler/protocol";
+import { Method, type DeepDiveCallEnded, type DeepDiveRunning, type LogLine, type Requests, type SessionStatus, type ToWebview } from "../profiler/protocol";
 import { SECTION, readConfig, type ConfigReading } from "./config";
 import { BalloonPanel } from "./panel";
 import { notificationType, requestType } from "./protocol-client";
@@ -15,7 +15,10 @@ export class Ctx implements vscode.Disposable {
   readonly log = vscode.window.createOutputChannel("Balloon");
   private readonly serverLog = vscode.window.createOutputChannel("Balloon Language Server", { log: true });
   private readonly statusBar = new StatusBar();
-  private readonly disposables: vscode.Disposable[] = [this.log, this.serverLog, this.statusBar];
+  private readonly diveCalls = new vscode.EventEmitter<DeepDiveCallEnded>();
+  /** A deep dive's call ended (the command's progress notification counts them). */
+  readonly onDeepDiveCall = this.diveCalls.event;
+  private readonly disposables: vscode.Disposable[] = [this.log, this.serverLog, this.statusBar, this.diveCalls];
   private client: LanguageClient | null = null;
   private serverProcess: ChildProcess | null = null;
   private readonly sessions = new Map<string, SessionStatus>();
@@ -24,6 +27,7 @@ export class Ctx implements vscode.Disposable {
   private panel: BalloonPanel | null = null;
   /** Failures already told (the server repeats a failed status on stop). */
   private readonly told = new Set<string>();
+  private runningDive: DeepDiveRunning | null = null;
 
   constructor(readonly extension: vscode.ExtensionContext) {}
 
@@ -38,6 +42,23 @@ export class Ctx implements vscode.Disposable {
 
   get liveSessions(): SessionStatus[] {
     return [...this.sessions.values()].filter((s) => s.state === "starting" || s.state === "running");
+  }
+
+  /** A session whose app serves requests now (a deep dive needs one): that one if given, else the followed one, else any. */
+  runningSession(sessionId?: string): SessionStatus | null {
+    const running = [...this.sessions.values()].filter((s) => s.state === "running" && !s.readOnly);
+    if (sessionId !== undefined) return running.find((s) => s.sessionId === sessionId) ?? null;
+    return running.find((s) => s.sessionId === this.currentId) ?? running.at(-1) ?? null;
+  }
+
+  /** The deep dive the extension waits for (the panel's Deep dive tab says so while it runs). */
+  get deepDiveRunning(): DeepDiveRunning | null {
+    return this.runningDive;
+  }
+
+  set deepDiveRunning(running: DeepDiveRunning | null) {
+    this.runningDive = running;
+    this.panel?.post({ type: "deepDiveRunning", running });
   }
 
   /** The server's process id (tests kill it), null when it is not running. */
@@ -69,6 +90,7 @@ export class Ctx implements vscode.Disposable {
     client.onNotification(notificationType(Method.timeline), (batch) => this.forCurrent(batch.sessionId, { type: "timeline", batch }));
     client.onNotification(notificationType(Method.reportChanged), (changed) => this.forCurrent(changed.sessionId, { type: "report", report: changed.report }));
     client.onNotification(notificationType(Method.log), (line) => this.onLog(line));
+    client.onNotification(notificationType(Method.deepDiveCall), (ended) => this.diveCalls.fire(ended));
     client.onDidChangeState((change) => {
       // A server that died took its apps with it (their master's parent-death signal).
       if (change.newState === State.Running && this.sessions.size > 0) this.serverRestarted();

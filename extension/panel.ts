@@ -4,11 +4,11 @@
 // costs nothing, and when it is shown again the webview says "ready" and gets everything anew
 // (it keeps its own view state with setState). Messages are protocol.ts's ToWebview/FromWebview.
 import { randomBytes } from "node:crypto";
-import { isAbsolute, join } from "node:path";
 import * as vscode from "vscode";
-import { Method, type FromWebview, type ToWebview } from "../profiler/protocol";
+import { Method, type DeepDiveCommandArgs, type FromWebview, type PanelTab, type ToWebview } from "../profiler/protocol";
 import { panelHtml } from "../webview/html";
 import type { Ctx } from "./ctx";
+import { openAppLine } from "./open-line";
 
 export const PANEL_VIEW_TYPE = "balloon.panel";
 
@@ -17,11 +17,18 @@ export class BalloonPanel implements vscode.Disposable {
   private readonly disposed = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposed.event;
   private isDisposed = false;
+  /** The page said "ready" and has not been hidden since (a hidden webview's page is discarded). */
+  private loaded = false;
+  /** A tab to show once the page (re)loads: a message posted before it listens is lost. */
+  private tabOnLoad: PanelTab | null = null;
 
   private constructor(private readonly panel: vscode.WebviewPanel, private readonly ctx: Ctx) {
     this.panel.webview.html = this.html();
     this.disposables.push(
       this.panel.onDidDispose(() => this.dispose()),
+      this.panel.onDidChangeViewState(() => {
+        if (!this.panel.visible) this.loaded = false;
+      }),
       this.panel.webview.onDidReceiveMessage((message: FromWebview) => void this.onMessage(message)),
     );
   }
@@ -44,6 +51,17 @@ export class BalloonPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(message);
   }
 
+  /** Shows a tab now, or once the page has loaded. */
+  showTab(tab: PanelTab): void {
+    if (this.loaded) this.post({ type: "showTab", tab });
+    else this.tabOnLoad = tab;
+  }
+
+  /** Everything the panel shows, again (it follows another session now). */
+  refresh(): Promise<void> {
+    return this.sendAll();
+  }
+
   /** The page as loaded now (tests check its CSP). */
   get htmlNow(): string {
     return this.panel.webview.html;
@@ -64,9 +82,13 @@ export class BalloonPanel implements vscode.Disposable {
     try {
       switch (message.type) {
         case "ready":
-          return await this.sendAll();
+          this.loaded = true;
+          await this.sendAll();
+          if (this.tabOnLoad) this.post({ type: "showTab", tab: this.tabOnLoad });
+          this.tabOnLoad = null;
+          return;
         case "openHandler":
-          return await this.openHandler(message.file, message.line);
+          return await openAppLine(this.ctx, this.ctx.current?.sessionId ?? null, message.file, message.line);
         case "recommend": {
           const session = this.ctx.current;
           if (!session) return;
@@ -76,6 +98,11 @@ export class BalloonPanel implements vscode.Disposable {
         case "export":
           await vscode.commands.executeCommand("balloon.exportSettings", message.format);
           return;
+        case "deepDive": {
+          const args: DeepDiveCommandArgs = { method: message.method, route: message.route, ...(this.ctx.current ? { sessionId: this.ctx.current.sessionId } : {}) };
+          await vscode.commands.executeCommand("balloon.deepDive", args);
+          return;
+        }
       }
     } catch (error) {
       this.post({ type: "error", message: (error as Error).message });
@@ -84,6 +111,7 @@ export class BalloonPanel implements vscode.Disposable {
 
   /** Everything the panel shows, for a webview that (re)loaded. */
   private async sendAll(): Promise<void> {
+    this.post({ type: "deepDiveRunning", running: this.ctx.deepDiveRunning });
     const session = this.ctx.current;
     if (!session) return;
     this.post({ type: "status", status: session });
@@ -93,15 +121,6 @@ export class BalloonPanel implements vscode.Disposable {
     ]);
     this.post({ type: "timelineReset", batch: timeline });
     this.post({ type: "report", report });
-  }
-
-  /** A handler's file as the report gives it (relative to the app's directory, or absolute), at its 1-based line. */
-  private async openHandler(file: string, line: number): Promise<void> {
-    const session = this.ctx.current;
-    const appDir = session ? (await this.ctx.request(Method.routes, { sessionId: session.sessionId })).app.cwd : "";
-    const uri = vscode.Uri.file(isAbsolute(file) ? file : join(appDir, file));
-    const position = new vscode.Position(Math.max(0, line - 1), 0);
-    await vscode.window.showTextDocument(uri, { selection: new vscode.Range(position, position), viewColumn: vscode.ViewColumn.One });
   }
 
   dispose(): void {

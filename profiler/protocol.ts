@@ -6,6 +6,7 @@
 // Types only, no runtime dependency: the server and the client wrap these names in
 // vscode-jsonrpc's RequestType/NotificationType; the webview imports nothing else of ours.
 // (The shim's frames are another protocol: supervisor/shim-protocol.ts.)
+import type { DeepDiveProblem } from "./analysis/deep";
 import type { DeepDive, RecordLine, Report, Settings } from "./record/model";
 import type { Recommendation } from "./recommend/model";
 
@@ -103,8 +104,10 @@ export const Method = {
   profileRequests: "balloon/profileRequests",
   /**
    * client → server request: tracemalloc on one route in a worker of its own while the session
-   * keeps serving (Session.deepDive). DeepDiveParams → DeepDive; an error's message says what
-   * was wrong (unknown route with the known ones, no path, a dive already running, no tracemalloc).
+   * keeps serving (Session.deepDive). DeepDiveParams → DeepDive; the reportChanged holding it
+   * goes out first. An error's message says what was wrong (a saved recording or a stopped run:
+   * nothing to replay; unknown route with the known ones, no path, a dive already running, no
+   * tracemalloc), its data (DeepDiveErrorData) which problem the engine's was.
    */
   deepDive: "balloon/deepDive",
 
@@ -116,6 +119,8 @@ export const Method = {
   reportChanged: "balloon/reportChanged",
   /** server → client notification: a line of the supervisor's log or the app's stdout/stderr. LogLine. */
   log: "balloon/log",
+  /** server → client notification: a deep dive's call ended (one under tracemalloc can take minutes). DeepDiveCallEnded. */
+  deepDiveCall: "balloon/deepDiveCall",
 } as const;
 
 export type MethodName = (typeof Method)[keyof typeof Method];
@@ -176,6 +181,40 @@ export interface DeepDiveParams {
   frames?: number;
 }
 
+/** The data of a refused balloon/deepDive (the error's message says it in words). */
+export interface DeepDiveErrorData {
+  problem: DeepDiveProblem;
+}
+
+/**
+ * The arguments of the `balloon.deepDive` command: a handler's code lens and the panel's route
+ * row name the route (and the lens its session); the palette passes none and asks.
+ */
+export interface DeepDiveCommandArgs {
+  method: string;
+  route: string;
+  /** Absent: the session the panel follows, if it runs. */
+  sessionId?: string;
+}
+
+/** Call `done` of a dive's `total` ended, answered `status` after `durationMs`. */
+export interface DeepDiveCallEnded {
+  sessionId: string;
+  method: string;
+  route: string;
+  done: number;
+  total: number;
+  status: number;
+  durationMs: number;
+}
+
+/** A deep dive the extension is waiting for (the panel's Deep dive tab says so). */
+export interface DeepDiveRunning {
+  method: string;
+  route: string;
+  calls: number;
+}
+
 export interface ReportChanged {
   sessionId: string;
   report: Report;
@@ -208,6 +247,7 @@ export interface Notifications {
   [Method.timeline]: TimelineBatch;
   [Method.reportChanged]: ReportChanged;
   [Method.log]: LogLine;
+  [Method.deepDiveCall]: DeepDiveCallEnded;
 }
 
 // ---- extension ⇄ webview: postMessage ----
@@ -220,7 +260,14 @@ export type ToWebview =
   | { type: "timelineReset"; batch: TimelineBatch }
   | { type: "report"; report: Report }
   | { type: "recommendation"; recommendation: Recommendation }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  /** Show a tab (a deep dive just finished: its tab). */
+  | { type: "showTab"; tab: PanelTab }
+  /** A deep dive started (its route and calls) or ended (null). */
+  | { type: "deepDiveRunning"; running: DeepDiveRunning | null };
+
+/** The panel's tabs (webview/tabs.ts holds their titles and order). */
+export type PanelTab = "memory" | "routes" | "recommendations" | "deep";
 
 /** webview → extension. */
 export type FromWebview =
@@ -229,7 +276,9 @@ export type FromWebview =
   /** Go to a handler's line (file as the report gives it: relative to the app's directory, or absolute). */
   | { type: "openHandler"; file: string; line: number }
   | { type: "recommend"; budgetMiB?: number }
-  | { type: "export"; format: ExportFormat };
+  | { type: "export"; format: ExportFormat }
+  /** The Deep dive button of a route's opened row. */
+  | { type: "deepDive"; method: string; route: string };
 
 /** What the recording lines a timeline is built from look like (the server turns RecordLines into batches). */
 export type TimelineSource = Extract<RecordLine, { type: "sample" | "worker" }>;

@@ -31,5 +31,5 @@ await build({
 });
 await build({ ...common, entryPoints: [join(root, "webview/html.ts")], outdir: join(outdir, "webview"), bundle: true, loader: { ".html": "text" } });
 
-const extensionModules = ["config.ts", "interpreter.ts", "target.ts"].map((name) => join(root, "extension", name));
+const extensionModules = ["config.ts", "deep-dive-words.ts", "interpreter.ts", "target.ts"].map((name) => join(root, "extension", name));
 await build({ ...common, entryPoints: extensionModules, outdir: join(outdir, "extension"), outbase: join(root, "extension"), bundle: false });

@@ -1,5 +1,6 @@
 // What the Deep dive tab says of a deep dive: its heading, the sites' rows, growth, how much of
 // the peak was caught and what lay outside the app. Pure (the view and the tests read it).
+import type { DeepDiveRunning } from "../profiler/protocol";
 import { formatCount, formatMiB, handlerLabel } from "./format";
 import type { Report } from "./model";
 
@@ -15,6 +16,11 @@ export function formatKiB(kib: number): string {
 export function deepHeading(dive: DeepDive): string {
   const flag = dive.flag ? `${dive.flag}s` : "not flagged";
   return `${dive.method} ${dive.route} (${dive.flag === "inflates" ? "inflates" : flag}): lines by ${dive.orderedBy === "peak" ? "peak" : "retained"}`;
+}
+
+/** While the extension waits for a dive: which route, how many calls, and that they are slow on purpose. */
+export function deepRunningWords(running: DeepDiveRunning): string {
+  return `Deep dive on ${running.method} ${running.route} running: ${formatCount(running.calls)} call${running.calls === 1 ? "" : "s"} in a worker of its own under tracemalloc (slower than the pool's; the app keeps serving)…`;
 }
 
 export function deepSummary(dive: DeepDive): string {

@@ -1,7 +1,7 @@
 // The webview's state and its one reducer: every change, from the extension's messages or from
 // the user, goes through reduce(). Unchanged slices keep their identity, so views redraw only
 // what a message touched (they compare references).
-import type { SessionStatus, ToWebview } from "../profiler/protocol";
+import type { DeepDiveRunning, SessionStatus, ToWebview } from "../profiler/protocol";
 import type { Recommendation, Report } from "./model";
 import { DEFAULT_SORT, isRouteFilter, isSortColumn, nextSort, type RouteFilter, type RouteSort, type SortColumn } from "./routes";
 import { isTabId, TABS, type TabId } from "./tabs";
@@ -24,6 +24,8 @@ export interface State {
   readonly recommendation: Recommendation | null;
   /** A recommendation was asked for and has not come back yet. */
   readonly recommendPending: boolean;
+  /** The deep dive the extension is waiting for, if any (the report's deepDive is the last one done). */
+  readonly deepDiveRunning: DeepDiveRunning | null;
   /** The last error the extension reported, until dismissed. */
   readonly error: string | null;
   readonly ui: UiState;
@@ -44,7 +46,7 @@ export type Action = ToWebview | UiAction;
 export const DEFAULT_UI: UiState = { tab: TABS[0].id, sort: DEFAULT_SORT, filter: "all", selectedRoute: null, budgetMiB: null };
 
 export function initialState(): State {
-  return { status: null, timeline: emptyTimeline(), report: null, recommendation: null, recommendPending: false, error: null, ui: DEFAULT_UI };
+  return { status: null, timeline: emptyTimeline(), report: null, recommendation: null, recommendPending: false, deepDiveRunning: null, error: null, ui: DEFAULT_UI };
 }
 
 export function reduce(state: State, action: Action): State {
@@ -63,6 +65,10 @@ export function reduce(state: State, action: Action): State {
       return { ...state, recommendation: action.recommendation, recommendPending: false };
     case "error":
       return { ...state, error: action.message, recommendPending: false };
+    case "showTab":
+      return withUi(state, { tab: action.tab });
+    case "deepDiveRunning":
+      return state.deepDiveRunning === action.running ? state : { ...state, deepDiveRunning: action.running };
     case "ui/restore":
       return { ...state, ui: restoreUi(action.saved) };
     case "ui/selectTab":
@@ -109,7 +115,10 @@ export function restoreUi(saved: unknown): UiState {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
 
-const MESSAGE_TYPES: ReadonlySet<string> = new Set<ToWebview["type"]>(["status", "timeline", "timelineReset", "report", "recommendation", "error"]);
+/** Every message type (a Record, so a type added to ToWebview must be added here). */
+const MESSAGE_TYPES: Record<ToWebview["type"], true> = {
+  status: true, timeline: true, timelineReset: true, report: true, recommendation: true, error: true, showTab: true, deepDiveRunning: true,
+};
 
 /** A message event's data that is one of ours (a webview also sees messages from VS Code itself). */
-export const isToWebview = (data: unknown): data is ToWebview => isObject(data) && typeof data.type === "string" && MESSAGE_TYPES.has(data.type);
+export const isToWebview = (data: unknown): data is ToWebview => isObject(data) && typeof data.type === "string" && Object.hasOwn(MESSAGE_TYPES, data.type);

@@ -5,8 +5,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CodeLens, Diagnostic, Hover, Range } from "vscode-languageserver";
 import { DiagnosticSeverity } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
-import type { Report } from "../record/model";
-import { diagnosticMessage, hoverMarkdown, lensActions, marksByFile, type HandlerMark } from "./code-view";
+import { diagnosticMessage, hoverMarkdown, lensActions, marksByFile, type HandlerMark, type ShownReport } from "./code-view";
 
 export type SeverityName = "error" | "warning" | "information" | "hint";
 
@@ -63,7 +62,7 @@ export class CodeFeatures {
   constructor(private readonly output: CodeOutput) {}
 
   /** New reports to show (or none: everything cleared). */
-  show(reports: readonly Report[]): void {
+  show(reports: readonly ShownReport[]): void {
     this.marks = marksByFile(reports);
     const now = new Set<string>();
     for (const [path, marks] of this.marks) {
@@ -87,7 +86,7 @@ export class CodeFeatures {
   codeLenses(uri: string): CodeLens[] {
     const marks = this.marksAt(uri);
     const perLine = countBy(marks, (mark) => mark.line);
-    return marks.flatMap((mark) => lensActions(mark.route, (perLine.get(mark.line) ?? 0) > 1).map((action) => ({
+    return marks.flatMap((mark) => lensActions(mark, (perLine.get(mark.line) ?? 0) > 1).map((action) => ({
       range: this.rangeOf(uri, mark.line),
       command: { title: action.title, command: action.command, arguments: action.arguments },
     })));

@@ -1,9 +1,18 @@
 // What the editor shows on a handler's own line, from a Report: the warning of a flagged route
 // ("GET /export inflates each worker by 148 MiB; peak 152 MiB over 14 calls", every verdict,
-// primary first), the code lens of every observed handler and the hover with its figures. Pure:
-// no LSP types, so the words are tested on their own and the server only places them.
+// primary first), the code lenses of every observed handler (its figures; Deep dive while its app
+// runs) and the hover with its figures. Pure: no LSP types, so the words are tested on their own
+// and the server only places them.
 import { isAbsolute, resolve } from "node:path";
+import type { DeepDiveCommandArgs } from "../protocol";
 import type { Report, RouteReport, RouteVerdict } from "../record/model";
+
+/** A report the editor shows, and whether its app runs now (a deep dive needs it running). */
+export interface ShownReport {
+  report: Report;
+  sessionId: string;
+  running: boolean;
+}
 
 /** One route whose handler is known: where its lens, hover and warning go. */
 export interface HandlerMark {
@@ -12,9 +21,11 @@ export interface HandlerMark {
   /** 0-based (LSP); the report's lines are 1-based. */
   line: number;
   route: RouteReport;
+  /** The Deep dive lens's arguments while the route's app runs; null otherwise. */
+  deepDive: DeepDiveCommandArgs | null;
 }
 
-/** A command a lens runs: the panel now; a route's deep dive later takes a second lens of its own. */
+/** A command a lens runs: the panel, or a deep dive on the route. */
 export interface LensAction {
   title: string;
   command: string;
@@ -22,6 +33,7 @@ export interface LensAction {
 }
 
 export const SHOW_PANEL_COMMAND = "balloon.showPanel";
+export const DEEP_DIVE_COMMAND = "balloon.deepDive";
 
 /** A handler file as the report gives it (relative to the app's directory, or absolute) → absolute. */
 export function handlerPath(appDir: string, file: string): string {
@@ -29,14 +41,16 @@ export function handlerPath(appDir: string, file: string): string {
 }
 
 /** Every route with a handler file and line, by absolute file path. Routes without a handler get nothing. */
-export function marksByFile(reports: readonly Report[]): Map<string, HandlerMark[]> {
+export function marksByFile(shown: readonly ShownReport[]): Map<string, HandlerMark[]> {
   const byFile = new Map<string, HandlerMark[]>();
-  for (const report of reports) {
+  for (const { report, sessionId, running } of shown) {
     for (const route of report.routes) {
       const handler = route.handler;
       if (!handler || !handler.file || !(handler.line >= 1)) continue;
       const path = handlerPath(report.app.cwd, handler.file);
-      const mark = { path, line: handler.line - 1, route };
+      // "* (other routes)" merges the routes past the analyzer's limit: no one route to replay.
+      const deepDive = running && route.method !== "*" ? { sessionId, method: route.method, route: route.route } : null;
+      const mark = { path, line: handler.line - 1, route, deepDive };
       const marks = byFile.get(path);
       if (marks) marks.push(mark);
       else byFile.set(path, [mark]);
@@ -79,12 +93,19 @@ export function diagnosticMessage(route: RouteReport): string | null {
   return `${route.method} ${route.route} ${words.join("; ")}; peak ${mib(route.peakMiB.max)} MiB over ${calls(route.requests)}`;
 }
 
-/** The lens above a handler; `named`: several routes share the handler, so each says which it is. */
-export function lensActions(route: RouteReport, named: boolean): LensAction[] {
+/**
+ * The lenses above a handler: its figures (a click opens the panel), then Deep dive while its app
+ * runs. `named`: several routes share the handler (one per method, say), so each says which it is;
+ * each gets its own Deep dive, as a method's calls can take another path through the handler.
+ */
+export function lensActions(mark: Pick<HandlerMark, "route" | "deepDive">, named: boolean): LensAction[] {
+  const { route } = mark;
   const figures = `peak ${mib(route.peakMiB.max)} MiB · retained ${mib(route.retainedMiB.first)} MiB · ${calls(route.requests)}`;
   const flags = route.flags.length > 0 ? ` · ${route.flags.join(", ")}` : "";
-  const title = `${named ? `${route.method} ${route.route}: ` : ""}${figures}${flags}`;
-  return [{ title, command: SHOW_PANEL_COMMAND, arguments: [] }];
+  const name = `${route.method} ${route.route}`;
+  const actions: LensAction[] = [{ title: `${named ? `${name}: ` : ""}${figures}${flags}`, command: SHOW_PANEL_COMMAND, arguments: [] }];
+  if (mark.deepDive) actions.push({ title: named ? `Deep dive ${name}` : "Deep dive", command: DEEP_DIVE_COMMAND, arguments: [mark.deepDive] });
+  return actions;
 }
 
 /** Markdown for the hover on a handler's line: each of its routes with its figures and reasons. */

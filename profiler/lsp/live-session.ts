@@ -3,8 +3,8 @@
 // and tells the client in batches: timeline points at most 4 a second, the status at most once a
 // second, the report at most every 2 s and only when it changed (the Analyzer is incremental;
 // its report is drawn from bounded state, never by re-reading the run).
-import type { LogLine, ReportChanged, SessionState, SessionStatus, TimelineBatch } from "../protocol";
-import type { RecordLine, Report } from "../record/model";
+import type { DeepDiveCallEnded, DeepDiveParams, LogLine, ReportChanged, SessionState, SessionStatus, TimelineBatch } from "../protocol";
+import type { DeepDive, RecordLine, Report } from "../record/model";
 import { Session, type SessionPlan } from "../session";
 import type { FatalMessage, LogMessage } from "../supervisor/shim-protocol";
 import { hintForImportErrorAsync } from "../supervisor/python";
@@ -21,6 +21,7 @@ export interface SessionListener {
   timeline(batch: TimelineBatch): void;
   report(changed: ReportChanged): void;
   log(line: LogLine): void;
+  deepDiveCall(ended: DeepDiveCallEnded): void;
 }
 
 const round1 = (value: number): number => Math.round(value * 10) / 10;
@@ -122,6 +123,11 @@ export class LiveSession {
     return this.state === "starting" || this.state === "running";
   }
 
+  /** Its app serves requests (a deep dive can run). */
+  get isRunning(): boolean {
+    return this.state === "running";
+  }
+
   status(): SessionStatus {
     const analyzer = this.session?.analyzer;
     return {
@@ -151,6 +157,21 @@ export class LiveSession {
   /** The last report drawn, without drawing one (code lenses and hovers between batches). */
   get latestReport(): Report | null {
     return this.lastReport;
+  }
+
+  /**
+   * tracemalloc on one route in a worker of its own while the app keeps serving (Session.deepDive;
+   * rejects with its DeepDiveError). Each call's end is told as it comes; the report with the dive
+   * goes out before the answer, so the panel has the lines when the editor shows the tab.
+   */
+  async deepDive(params: Omit<DeepDiveParams, "sessionId">): Promise<DeepDive> {
+    if (!this.session || this.readOnly) throw new Error("a deep dive needs the app running: Run App with Balloon first (this is a saved recording)");
+    if (!this.isLive) throw new Error(`a deep dive needs the app running: Run App with Balloon first (this run has ${this.state})`);
+    const dive = await this.session.deepDive(params, (done, total, call) => this.listener.deepDiveCall({
+      sessionId: this.id, method: params.method, route: params.route, done, total, status: call.status, durationMs: call.durationMs,
+    }));
+    this.reportThrottle.flushNow();
+    return dive;
   }
 
   /** Resolves when every line is in the recording file (a job is about to read it): now, or once a stop has closed it. */
@@ -197,7 +218,8 @@ export class LiveSession {
     } else if (line.type === "request" || line.type === "worker" || line.type === "sample") {
       this.statusThrottle.poke();
     }
-    if (line.type === "request" || line.type === "worker" || line.type === "app") {
+    // A deep dive's result becomes the report's deepDive; its other lines change nothing there.
+    if (line.type === "request" || line.type === "worker" || line.type === "app" || (line.type === "deep" && line.event === "result")) {
       this.reportDirty = true;
       this.reportUnsent = true;
       this.reportThrottle.poke();

@@ -10,7 +10,8 @@ import {
   type Connection, type MessageReader, type MessageWriter,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
-import { Method, type Notifications, type Requests } from "../protocol";
+import { DeepDiveError } from "../analysis/deep";
+import { Method, type DeepDiveErrorData, type Notifications, type Requests } from "../protocol";
 import { CodeFeatures, codeSettingsOf } from "./code-features";
 import type { SessionListener } from "./live-session";
 import { SessionHost } from "./session-host";
@@ -18,7 +19,10 @@ import { SessionHost } from "./session-host";
 /** LSP's "request failed" code (3.17): the request was valid, what it asked for could not be done. */
 const REQUEST_FAILED = -32803;
 
-const request = <M extends keyof Requests>(method: M) => new RequestType<Requests[M]["params"], Requests[M]["result"], void>(method);
+/** What a failed request carries beside its message (a refused deep dive: which problem). */
+type ErrorData = DeepDiveErrorData | undefined;
+
+const request = <M extends keyof Requests>(method: M) => new RequestType<Requests[M]["params"], Requests[M]["result"], ErrorData>(method);
 const notification = <M extends keyof Notifications>(method: M) => new NotificationType<Notifications[M]>(method);
 
 export interface ServerOptions {
@@ -27,13 +31,15 @@ export interface ServerOptions {
   writer: MessageWriter | NodeJS.WritableStream;
 }
 
-function handle<P, R>(run: (params: P) => R | Promise<R>): (params: P) => Promise<R | ResponseError<void>> {
+function handle<P, R>(run: (params: P) => R | Promise<R>): (params: P) => Promise<R | ResponseError<ErrorData>> {
   return async (params) => {
     try {
       return await run(params);
     } catch (error) {
-      // The message is what the user reads (a setting out of range, a port in use, no such file).
-      return new ResponseError(REQUEST_FAILED, error instanceof Error ? error.message : String(error));
+      // The message is what the user reads (a setting out of range, a port in use, no such file,
+      // the routes there are); a refused deep dive also says which problem it was, for programs.
+      const data = error instanceof DeepDiveError ? { problem: error.problem } : undefined;
+      return new ResponseError(REQUEST_FAILED, error instanceof Error ? error.message : String(error), data);
     }
   };
 }
@@ -65,6 +71,7 @@ export function startLanguageServer(options: ServerOptions): Connection {
       showReports();
     },
     log: (line) => void connection.sendNotification(notification(Method.log), line),
+    deepDiveCall: (ended) => void connection.sendNotification(notification(Method.deepDiveCall), ended),
   };
   const host = new SessionHost({ shimDir: options.shimDir, tempDir, listener });
 
@@ -97,6 +104,7 @@ export function startLanguageServer(options: ServerOptions): Connection {
   connection.onRequest(request(Method.export), handle((params) => host.export(params)));
   connection.onRequest(request(Method.openRecord), handle((params) => host.openRecord(params)));
   connection.onRequest(request(Method.profileRequests), handle((params) => host.profileRequests(params)));
+  connection.onRequest(request(Method.deepDive), handle((params) => host.deepDive(params)));
 
   connection.onShutdown(() => host.stopAll("the editor stopped the language server"));
   // Exit without a shutdown (the client died, stdin closed): no time for a graceful stop, but

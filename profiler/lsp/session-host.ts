@@ -1,18 +1,20 @@
 // The sessions the language server holds, through typed calls (protocol.ts's params, no CLI
 // strings): run, stop, profile a requests file, open a saved recording; their reports,
-// timelines, recommendations and exports. Recommendations and opening a file run in a worker
-// thread (jobs.ts); the interpreter probe is async: nothing here blocks the server's loop.
+// timelines, recommendations, exports and deep dives. Recommendations and opening a file run in a
+// worker thread (jobs.ts); a deep dive's calls run in a worker process of the app's (the server
+// only waits); the interpreter probe is async: nothing here blocks the server's loop.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sendRequests } from "../commands/client";
 import type {
-  ExportParams, ExportResult, OpenRecordParams, ProfileParams, RecommendParams, RunParams, SessionStatus, TimelineBatch,
+  DeepDiveParams, ExportParams, ExportResult, OpenRecordParams, ProfileParams, RecommendParams, RunParams, SessionStatus, TimelineBatch,
 } from "../protocol";
-import type { Report } from "../record/model";
+import type { DeepDive, Report } from "../record/model";
 import type { Recommendation } from "../recommend/model";
 import { expandRequests, parseRequestsFile } from "../requests";
 import { planFromApp } from "../session";
+import type { ShownReport } from "./code-view";
 import { runInWorker } from "./jobs";
 import { LiveSession, type SessionListener } from "./live-session";
 
@@ -72,6 +74,12 @@ export class SessionHost {
     return this.runJob({ kind: "export", path: session.recordPath, budgetMiB: params.budgetMiB, format: params.format });
   }
 
+  /** Rejects with the engine's DeepDiveError (unknown route, a dive already running, ...) or why the session cannot dive. */
+  async deepDive(params: DeepDiveParams): Promise<DeepDive> {
+    const { sessionId, ...request } = params;
+    return await this.get(sessionId).deepDive(request);
+  }
+
   async openRecord(params: OpenRecordParams): Promise<SessionStatus> {
     const id = newId();
     const opened = await this.runJob({ kind: "open", path: params.path, sessionId: id });
@@ -103,15 +111,18 @@ export class SessionHost {
   }
 
   /** The latest report of every live session, and (keepStopped) of the last stopped one of each app directory not running now. */
-  shownReports(keepStopped: boolean): Report[] {
+  shownReports(keepStopped: boolean): ShownReport[] {
+    const shownOf = (session: LiveSession): ShownReport | null =>
+      session.latestReport ? { report: session.latestReport, sessionId: session.id, running: session.isRunning } : null;
     const live = [...this.sessions.values()].filter((session) => session.isLive);
-    const shown = live.map((session) => session.latestReport).filter((report): report is Report => report !== null);
+    const shown = live.map(shownOf).filter((report): report is ShownReport => report !== null);
     if (!keepStopped) return shown;
     const dirs = new Set(live.map((session) => session.appDir));
     for (const session of [...this.sessions.values()].reverse()) {
-      if (session.isLive || dirs.has(session.appDir) || !session.latestReport) continue;
+      const report = shownOf(session);
+      if (session.isLive || dirs.has(session.appDir) || !report) continue;
       dirs.add(session.appDir);
-      shown.push(session.latestReport);
+      shown.push(report);
     }
     return shown;
   }

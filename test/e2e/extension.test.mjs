@@ -2,10 +2,11 @@
 // .vsix installed into a throw-away profile, the fixture workspace (a Flask app with a planted
 // inflation) opened, "Run App with Balloon" from the palette, traffic to the app's port, then
 // what a person would see: the panel's chart and its route table with the planted handler
-// flagged, the warning squiggle and code lens on the handler's own line; then the gunicorn
-// settings exported into the workspace, Stop, and no Python process left; run again and reload
-// the window: none left either. Screenshots go to
-// test-out/e2e/ (panel.png, handler.png, hover.png and the same regions alone; failure.png when a step fails).
+// flagged, the warning squiggle and code lens on the handler's own line; a deep dive from its
+// "Deep dive" lens (the panel's Deep dive tab with the allocating line first; a click on it puts
+// the cursor there); then the gunicorn settings exported into the workspace, Stop, and no Python
+// process left; run again and reload the window: none left either. Screenshots go to test-out/e2e/
+// (panel.png, handler.png, hover.png, deep-dive.png and the same regions alone; failure.png when a step fails).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +21,8 @@ const outDir = path.join(repoRoot, "test-out", "e2e");
 const fixture = path.join(repoRoot, "test/fixtures/workspace");
 const source = readFileSync(path.join(fixture, "app.py"), "utf8");
 const PLANTED = JSON.parse(/^PLANTED = (\{.*\})$/m.exec(source)[1].replace(/'/g, '"'));
+/** The planted handler's allocating line (1-based): what the deep dive must put first. */
+const ALLOCATING_LINE = source.split("\n").findIndex((line) => line.includes("_export_cache.extend(")) + 1;
 
 const cleanups = [];
 after(async () => {
@@ -38,7 +41,7 @@ function appProcesses(rootPid) {
   });
 }
 
-test("run, traffic, panel, squiggle and lens, export gunicorn, stop, reload", { timeout: 300_000 }, async () => {
+test("run, traffic, panel, squiggle and lens, deep dive, export gunicorn, stop, reload", { timeout: 300_000 }, async () => {
   mkdirSync(outDir, { recursive: true });
   const timings = {};
   let t = Date.now();
@@ -59,7 +62,11 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop, reload", { 
   cpSync(fixture, workspace, { recursive: true, filter: (src) => !src.includes("__pycache__") });
   const port = await freePort();
   const settingsFile = path.join(workspace, ".vscode", "settings.json");
-  writeFileSync(settingsFile, readFileSync(settingsFile, "utf8").replace(/\n\}\s*$/, `,\n  "balloon.port": ${port}\n}\n`));
+  // A short deep dive: 3 calls, 8 frames (the planted line allocates in app.py's own frame;
+  // tracemalloc's cost grows with the frames it keeps, ~30 s for this call's 300k strings at 40).
+  const extra = { "balloon.port": port, "balloon.deepDive.calls": 3, "balloon.deepDive.frames": 8 };
+  const lines = Object.entries(extra).map(([key, value]) => `  ${JSON.stringify(key)}: ${value}`).join(",\n");
+  writeFileSync(settingsFile, readFileSync(settingsFile, "utf8").replace(/\n\}\s*$/, `,\n${lines}\n}\n`));
 
   const profile = makeProfile();
   cleanups.push(() => removeProfile(profile));
@@ -115,14 +122,19 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop, reload", { 
     assert.match(await row.innerText(), /GET/);
     await page.locator("iframe.webview").first().screenshot({ path: path.join(outDir, "routes-only.png") });
 
-    // The editor: the warning squiggle on the planted handler's line, and its code lens.
-    await quickOpen(page, "app.py");
+    // The editor: the warning squiggle on the planted handler's line, and its code lens. Its own
+    // tab, in the first group (Quick Open from the focused panel would open a second one beside it).
+    await page.locator(".tabs-container .tab", { hasText: "app.py" }).first().click();
     const editor = page.locator(".editor-instance .monaco-editor").first();
     const squiggle = editor.locator(".squiggly-warning").first();
     await squiggle.waitFor({ timeout: 30_000 });
-    const lens = editor.locator(".codelens-decoration", { hasText: PLANTED.flag }).first();
+    // The handler's lenses, one line of links: its figures, then Deep dive (the app runs).
+    const lenses = editor.locator(".codelens-decoration", { hasText: PLANTED.flag }).first();
+    const lens = lenses.locator("a", { hasText: PLANTED.flag });
     await lens.waitFor();
     assert.match(await lens.innerText(), /^peak [\d.]+ MiB · retained [\d.]+ MiB · 12 calls · inflates$/);
+    const diveLens = lenses.locator("a", { hasText: /^Deep dive$/ });
+    await diveLens.waitFor();
     // The squiggle is drawn at its line's height: the view line there holds the handler's def.
     await editor.screenshot({ path: path.join(outDir, "handler-only.png") });
     const lineText = await squiggle.evaluate((node) => {
@@ -146,6 +158,42 @@ test("run, traffic, panel, squiggle and lens, export gunicorn, stop, reload", { 
     await page.screenshot({ path: path.join(outDir, "hover.png") });
     await editor.screenshot({ path: path.join(outDir, "handler-hover-only.png") });
     lap("editorMarks");
+
+    // Deep dive from the lens: the panel opens on its Deep dive tab with the allocating line on
+    // top, and a click on that row puts the editor's cursor on it.
+    await page.keyboard.press("Escape");
+    await page.mouse.move(0, 0);
+    await hover.waitFor({ state: "hidden" });
+    await diveLens.click();
+    const site = webview.locator(`tr[data-site="app.py:${ALLOCATING_LINE}"]`);
+    await site.waitFor({ timeout: 90_000 });
+    assert.equal(await webview.locator("tbody tr[data-site]").first().getAttribute("data-site"), `app.py:${ALLOCATING_LINE}`, "the allocating line comes first");
+    assert.match(await site.innerText(), /_export_cache\.extend\(/);
+    assert.equal(await webview.locator("#tab-deep").getAttribute("aria-selected"), "true");
+    await webview.locator(".deep-running").waitFor({ state: "hidden" });
+    await page.locator("iframe.webview").first().screenshot({ path: path.join(outDir, "deep-dive-only.png") });
+    const cursor = page.locator('[id="status.editor.selection"]');
+    assert.doesNotMatch(await cursor.innerText(), new RegExp(`^Ln ${ALLOCATING_LINE},`), "the cursor is elsewhere before the click");
+    await site.locator("button.link").click();
+    await page.locator('[id="status.editor.selection"]', { hasText: new RegExp(`^Ln ${ALLOCATING_LINE}, Col 1\\b`) }).waitFor();
+    // The editor draws the moved cursor's line highlight in its next frame.
+    const currentLine = () => editor.evaluate((node) => {
+      const top = node.querySelector(".view-overlays .current-line")?.parentElement?.style.top;
+      const line = [...node.querySelectorAll(".view-lines .view-line")].find((l) => l.style.top === top);
+      return (line?.textContent ?? `no line at ${top}`).replace(/\u00a0/g, " ").trim();
+    });
+    const allocating = source.split("\n")[ALLOCATING_LINE - 1].trim();
+    const highlighted = await waitFor(async () => (await currentLine()) === allocating && allocating, { timeoutMs: 10_000, what: "the allocating line highlighted" })
+      .catch(() => currentLine());
+    assert.equal(highlighted, allocating, "the active line is the allocating one");
+    // The whole window without the sidebar (the editor's lines and the panel side by side; docs/deep-dive.png).
+    const sidebar = page.locator(".explorer-folders-view");
+    await page.keyboard.press("Control+B");
+    await sidebar.waitFor({ state: "hidden" });
+    await page.screenshot({ path: path.join(outDir, "deep-dive.png") });
+    await page.keyboard.press("Control+B");
+    await sidebar.waitFor();
+    lap("deepDive");
 
     // Export: the quick pick of servers, gunicorn written into the workspace.
     await runCommand(page, "Balloon: Export Server Settings");

@@ -1,8 +1,9 @@
 // The language server over stdio, as the extension drives it, on the plain WSGI fixture app:
-// run → traffic → warnings at the planted handlers' lines → code lenses → hover → recommend →
-// export gunicorn → stop (warnings cleared, no Python process left); a requests file profiled and
-// its recording opened read-only; an app that fails to import; and a crash of the app's Python
-// master, which the session reports while the server goes on answering.
+// run → traffic → warnings at the planted handlers' lines → code lenses (Deep dive among them) →
+// a deep dive (each call told as it ends) → hover → recommend → export gunicorn → stop (warnings
+// cleared, no Python process left); a requests file profiled and its recording opened read-only
+// (a deep dive refused); an app that fails to import; and a crash of the app's Python master,
+// which the session reports while the server goes on answering.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -55,7 +56,7 @@ describe("balloon lsp --stdio", () => {
     await killAll(); // the scratch dirs
   });
 
-  test("run, traffic, warnings, lenses, hover, recommend, export, stop", async () => {
+  test("run, traffic, warnings, lenses, deep dive, hover, recommend, export, stop", async () => {
     const started = Date.now();
     const status = await client.request("balloon/run", runParams());
     assert.equal(status.state, "starting");
@@ -83,6 +84,25 @@ describe("balloon lsp --stdio", () => {
     assert.match(lensAt(BALLOON).command.title, /^peak \d+ MiB · retained [\d.]+ MiB · 12 calls · balloon$/);
     assert.match(lensAt(HELLO).command.title, /^peak [\d.]+ MiB · retained [\d.]+ MiB · 4 calls$/, "every observed handler has a lens");
     assert.equal(lensAt(BALLOON).command.command, "balloon.showPanel");
+    // While the app runs, each handler's second lens dives into its route.
+    const dives = lenses.filter((lens) => lens.command.command === "balloon.deepDive");
+    assert.deepEqual(dives.find((lens) => lens.range.start.line === BALLOON.handler.line - 1)?.command.title, "Deep dive");
+    assert.deepEqual(dives.find((lens) => lens.range.start.line === BALLOON.handler.line - 1).command.arguments, [{ sessionId: status.sessionId, method: "GET", route: BALLOON.route }]);
+    assert.equal(dives.length, lenses.length / 2, "one Deep dive per observed handler");
+
+    // The deep dive the lens asks for: the planted line on top, the report with it sent before the answer.
+    const beforeDive = client.notifications.length;
+    const dive = await client.request("balloon/deepDive", { sessionId: status.sessionId, method: "GET", route: BALLOON.route, calls: 3, frames: 40 });
+    assert.deepEqual([dive.route, dive.calls, dive.orderedBy], [BALLOON.route, 3, "peak"]);
+    assert.deepEqual({ file: dive.top[0].file, line: dive.top[0].line }, BALLOON.allocates, `the planted line first: ${JSON.stringify(dive.top[0])}`);
+    assert.match(dive.top[0].code, /b"\\x01" \* \(96 \* MiB\)/);
+    const withDive = client.notifications.slice(beforeDive).find((n) => n.method === "balloon/reportChanged" && n.params.report.deepDive);
+    assert.equal(withDive?.params.report.deepDive.route, BALLOON.route, "the report with the dive came before the answer");
+    const ended = client.notifications.slice(beforeDive).filter((n) => n.method === "balloon/deepDiveCall").map((n) => n.params);
+    assert.deepEqual(ended.map((e) => [e.sessionId, e.method, e.route, e.done, e.total, e.status]), [1, 2, 3].map((done) => [status.sessionId, "GET", BALLOON.route, done, 3, 200]));
+    assert.ok(ended.every((e) => e.durationMs > 0), "each call's time");
+    await assert.rejects(client.request("balloon/deepDive", { sessionId: status.sessionId, route: "/nope" }),
+      (error) => error.data?.problem === "unknown-route" && /\/nope/.test(error.message));
 
     const hover = await client.request("textDocument/hover", { textDocument: { uri: appUri }, position: { line: INFLATE.handler.line - 1, character: 4 } });
     assert.equal(hover.contents.kind, "markdown");
@@ -125,7 +145,7 @@ describe("balloon lsp --stdio", () => {
     process.stdout.write(`# lsp round trip ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   });
 
-  test("profile a requests file, then open its recording read-only", async () => {
+  test("profile a requests file, then open its recording read-only (no deep dive there)", async () => {
     const workspace = path.join(repoRoot, "test/fixtures/workspace");
     const recordPath = path.join(scratchDir(), "shop.balloon.jsonl");
     const profiled = await client.request("balloon/profileRequests", {
@@ -143,6 +163,9 @@ describe("balloon lsp --stdio", () => {
     assert.deepEqual(report.routes.find((r) => r.route === "/export").flags, ["inflates"]);
     const timeline = await client.request("balloon/samples", { sessionId: opened.sessionId });
     assert.ok(timeline.events.filter((e) => e.kind === "ready").length >= 2);
+    // Nothing runs a saved recording's calls again: a deep dive is refused, saying why.
+    await assert.rejects(client.request("balloon/deepDive", { sessionId: opened.sessionId, method: "GET", route: "/export" }),
+      /a deep dive needs the app running: Run App with Balloon first \(this is a saved recording\)$/);
     const exported = await client.request("balloon/export", { sessionId: opened.sessionId, format: "uwsgi" });
     assert.match(exported.text, /^module = app:app$/m);
   });

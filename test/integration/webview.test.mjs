@@ -1,7 +1,8 @@
 // The webview panel in headless Chromium under its real CSP (helpers/webview-page.mjs): fed what
 // the extension sends (a status, a 100k-sample timeline over 4 workers with markers and a budget,
 // a report with flagged routes, a recommendation), it must draw both charts, list and sort the
-// routes, post openHandler / export / recommend, keep its tab and sort over a reload, follow a
+// routes, post openHandler / export / recommend / deepDive (a running app's only), show the tab
+// and the dive under way the extension says, keep its tab and sort over a reload, follow a
 // theme change, and do it all without a console error, a CSP violation or a request elsewhere.
 // Screenshots (dark and light, each tab) go to test-out/.
 import { after, before, describe, test } from "node:test";
@@ -121,6 +122,29 @@ describe("webview panel in Chromium", { skip: !ensureSystemDeps(["chromium"]) &&
     await page.screenshot({ path: `${shots}webview-dark-routes.png`, fullPage: true });
   });
 
+  test("a running app's opened row offers a deep dive (not a saved recording's); the extension shows its tab and that it runs", async () => {
+    const dive = page.locator('tr.route-detail vscode-button[data-name="deep-dive"]');
+    assert.equal(await dive.textContent(), "Deep dive");
+    await dive.click();
+    assert.deepEqual((await posted("deepDive")).at(-1), { type: "deepDive", method: "GET", route: "/export" });
+    await panel.send({ type: "status", status: runningStatus({ state: "stopped", readOnly: true, url: null }) });
+    await dive.waitFor({ state: "detached" });
+    assert.equal(await page.locator("tr.route-detail").count(), 1, "the row stays open, without the button");
+    await panel.send({ type: "status", status: runningStatus() });
+    await dive.waitFor();
+
+    await panel.send({ type: "deepDiveRunning", running: { method: "GET", route: "/export", calls: 5 } });
+    await panel.send({ type: "showTab", tab: "deep" });
+    const running = page.locator(".deep-running");
+    await running.waitFor({ state: "visible" });
+    assert.equal(await tab("deep").getAttribute("aria-selected"), "true");
+    assert.match(await running.textContent(), /^Deep dive on GET \/export running: 5 calls in a worker of its own under tracemalloc/);
+    await panel.send({ type: "deepDiveRunning", running: null });
+    await running.waitFor({ state: "hidden" });
+    await panel.send({ type: "showTab", tab: "routes" });
+    await page.locator("table.routes").waitFor({ state: "visible" });
+  });
+
   test("sorts by a column, and the other way on a second click", async () => {
     const header = page.locator('th[data-column="peakMax"]');
     const sortBy = async (column) => {
@@ -183,9 +207,9 @@ describe("webview panel in Chromium", { skip: !ensureSystemDeps(["chromium"]) &&
     await budget.fill("900");
     await budget.press("Enter");
     assert.deepEqual(await posted("recommend"), [{ type: "recommend", budgetMiB: 900 }]);
-    await page.locator(".pending").waitFor({ state: "visible" });
+    await page.locator(".recommendations-view .pending").waitFor({ state: "visible" });
     await panel.send({ type: "recommendation", recommendation: { ...recommendation(), budgetMiB: 900 } });
-    await page.locator(".pending").waitFor({ state: "hidden" });
+    await page.locator(".recommendations-view .pending").waitFor({ state: "hidden" });
     await budget.fill("");
     await page.locator('vscode-button[data-name="recommend"]').click();
     await panel.frame();

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { NUMBER_SETTINGS, SEVERITIES, readConfig } from "../../out/test-build/extension/config.js";
+import { DEEP_DIVE_SETTINGS, NUMBER_SETTINGS, SEVERITIES, readConfig } from "../../out/test-build/extension/config.js";
 
 const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
 const read = (values) => readConfig((key) => values[key]);
@@ -25,6 +25,11 @@ const bad = [
   [{ keepResultsAfterStop: 1 }, "balloon.keepResultsAfterStop must be true or false, got 1"],
   [{ "diagnostics.severity": "loud" }, 'balloon.diagnostics.severity must be one of error, warning, information, hint, got "loud"'],
   [{ app: 3 }, "balloon.app must be a string, got 3"],
+  [{ "deepDive.calls": 0 }, "balloon.deepDive.calls must be a whole number from 1 to 100, got 0"],
+  [{ "deepDive.calls": 101 }, "balloon.deepDive.calls must be a whole number from 1 to 100, got 101"],
+  [{ "deepDive.calls": 2.5 }, "balloon.deepDive.calls must be a whole number from 1 to 100, got 2.5"],
+  [{ "deepDive.frames": 201 }, "balloon.deepDive.frames must be a whole number from 1 to 200, got 201"],
+  [{ "deepDive.frames": "40" }, 'balloon.deepDive.frames must be a whole number from 1 to 200, got "40"'],
 ];
 
 for (const [values, message] of bad) {
@@ -34,11 +39,13 @@ for (const [values, message] of bad) {
     const key = Object.keys(values)[0];
     const setting = NUMBER_SETTINGS.find((s) => s.key === key);
     if (setting) assert.equal(config.run[key], setting.default, "the default stands in for the bad value");
+    const deep = DEEP_DIVE_SETTINGS.find((s) => `deepDive.${s.key}` === key);
+    if (deep) assert.equal(config.deepDive[deep.key], deep.default, "the default stands in for the bad value");
   });
 }
 
 test("settings: good values pass through, unset ones take the defaults", () => {
-  const { errors, config } = read({ workers: 4, stackKiB: 0, timeoutSec: 2.5, preload: true, app: " app:app ", pythonPath: "/usr/bin/python3", "diagnostics.severity": "error", keepResultsAfterStop: false });
+  const { errors, config } = read({ workers: 4, stackKiB: 0, timeoutSec: 2.5, preload: true, app: " app:app ", pythonPath: "/usr/bin/python3", "diagnostics.severity": "error", keepResultsAfterStop: false, "deepDive.calls": 100 });
   assert.deepEqual(errors, []);
   assert.deepEqual(config, {
     app: "app:app",
@@ -46,7 +53,9 @@ test("settings: good values pass through, unset ones take the defaults", () => {
     run: { workers: 4, threads: 1, maxRequests: 0, maxRequestsJitter: 0, reloadOnRssMiB: 0, memoryBudgetMiB: 0, stackKiB: 0, timeoutSec: 2.5, port: 0, preload: true },
     severity: "error",
     keepResultsAfterStop: false,
+    deepDive: { calls: 100, frames: 40 },
   });
+  assert.deepEqual(read({}).config.deepDive, { calls: 5, frames: 40 }, "the deep dive's defaults: the engine's");
 });
 
 test("settings: several bad values, one message each", () => {
@@ -55,7 +64,8 @@ test("settings: several bad values, one message each", () => {
 
 test("package.json declares every setting with config.ts's types, bounds and defaults", () => {
   const properties = manifest.contributes.configuration.properties;
-  for (const setting of NUMBER_SETTINGS) {
+  const numbers = [...NUMBER_SETTINGS, ...DEEP_DIVE_SETTINGS.map((setting) => ({ ...setting, key: `deepDive.${setting.key}` }))];
+  for (const setting of numbers) {
     const declared = properties[`balloon.${setting.key}`];
     assert.ok(declared, `balloon.${setting.key} declared`);
     assert.equal(declared.type, setting.integer ? "integer" : "number", setting.key);
@@ -66,13 +76,16 @@ test("package.json declares every setting with config.ts's types, bounds and def
   }
   assert.deepEqual(properties["balloon.diagnostics.severity"].enum, [...SEVERITIES]);
   for (const key of ["app", "pythonPath", "preload", "keepResultsAfterStop"]) assert.ok(properties[`balloon.${key}`]?.markdownDescription, key);
-  assert.equal(Object.keys(properties).length, NUMBER_SETTINGS.length + 5, "no setting config.ts does not read");
+  assert.equal(Object.keys(properties).length, numbers.length + 5, "no setting config.ts does not read");
 });
 
 test("package.json is the extension's manifest: fixed command ids, workspace kind, limited untrusted support, VS Code 1.91", () => {
   const ids = manifest.contributes.commands.map((c) => c.command);
-  for (const id of ["balloon.run", "balloon.stop", "balloon.showPanel", "balloon.profileRequests", "balloon.exportSettings", "balloon.openRecord"]) assert.ok(ids.includes(id), id);
+  for (const id of ["balloon.run", "balloon.stop", "balloon.showPanel", "balloon.profileRequests", "balloon.deepDive", "balloon.exportSettings", "balloon.openRecord"]) assert.ok(ids.includes(id), id);
   assert.equal(manifest.contributes.commands.find((c) => c.command === "balloon.run").title, "Run App with Balloon");
+  // The Deep dive tab's empty text names it so.
+  assert.equal(manifest.contributes.commands.find((c) => c.command === "balloon.deepDive").title, "Deep Dive");
+  for (const id of ["balloon.run", "balloon.deepDive"]) assert.ok(manifest.activationEvents.includes(`onCommand:${id}`), `${id} activates the extension`);
   assert.deepEqual(manifest.extensionKind, ["workspace"]);
   assert.equal(manifest.capabilities.untrustedWorkspaces.supported, "limited");
   assert.equal(manifest.engines.vscode, "^1.91.0");

@@ -12,7 +12,9 @@ const route = (name, line, flagged) => ({
   peakMiB: { median: 0, max: 20.7 }, retainedMiB: { first: 20.7, perRequest: 0 }, durationMs: { median: 1, max: 2 },
   flags: flagged ? ["inflates"] : [], reasons: [], verdicts: flagged ? [inflates] : [], shared: 0, extra: 0, samplePaths: [],
 });
-const report = (...routes) => ({ app: { cwd: "/srv/shop" }, routes });
+/** A shown report: a stopped run's unless said (a running one's lenses also offer a deep dive). */
+const report = (...routes) => ({ report: { app: { cwd: "/srv/shop" }, routes }, sessionId: "s1", running: false });
+const running = (shown) => ({ ...shown, running: true });
 const APP = uriOfPath("/srv/shop/app.py");
 
 function recorder(documents = {}) {
@@ -59,6 +61,15 @@ test("code: lenses for every observed handler, a hover on its line only, nothing
   assert.equal(code.hover(APP, 19), null);
   assert.deepEqual(code.codeLenses(uriOfPath("/srv/shop/other.py")), []);
   assert.deepEqual(code.codeLenses("untitled:Untitled-1"), []);
+});
+
+test("code: a running app's handlers also get Deep dive, on the same line, after the figures", () => {
+  const code = new CodeFeatures(recorder().output);
+  code.show([running(report(route("/export", 21, true)))]);
+  assert.deepEqual(code.codeLenses(APP).map((lens) => [lens.range.start.line, lens.command.title, lens.command.command, lens.command.arguments]), [
+    [20, "peak 21 MiB · retained 21 MiB · 12 calls · inflates", "balloon.showPanel", []],
+    [20, "Deep dive", "balloon.deepDive", [{ sessionId: "s1", method: "GET", route: "/export" }]],
+  ]);
 });
 
 test("code: an open document gets a range over the def line's text, without its indentation", () => {

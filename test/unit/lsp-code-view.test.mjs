@@ -32,9 +32,21 @@ test("warning: none for an unflagged route, even an undecided one", () => {
   assert.equal(diagnosticMessage(route({ verdicts: [undecided] })), null);
 });
 
+const stopped = (r) => ({ route: r, deepDive: null });
+const live = (r) => ({ route: r, deepDive: { sessionId: "s1", method: r.method, route: r.route } });
+
 test("lens: figures and flags; the route named when several share the handler; it opens the panel", () => {
-  assert.deepEqual(lensActions(route({ flags: ["inflates"], verdicts: [inflates] }), false), [{ title: "peak 152 MiB · retained 148 MiB · 14 calls · inflates", command: "balloon.showPanel", arguments: [] }]);
-  assert.equal(lensActions(route({ requests: 1, peakMiB: { median: 0.2, max: 0.24 }, retainedMiB: { first: 0, perRequest: 0 } }), true)[0].title, "GET /export: peak 0.2 MiB · retained 0 MiB · 1 call");
+  assert.deepEqual(lensActions(stopped(route({ flags: ["inflates"], verdicts: [inflates] })), false), [{ title: "peak 152 MiB · retained 148 MiB · 14 calls · inflates", command: "balloon.showPanel", arguments: [] }]);
+  assert.equal(lensActions(stopped(route({ requests: 1, peakMiB: { median: 0.2, max: 0.24 }, retainedMiB: { first: 0, perRequest: 0 } })), true)[0].title, "GET /export: peak 0.2 MiB · retained 0 MiB · 1 call");
+});
+
+test("lens: while the app runs, a second lens runs balloon.deepDive on the route (named, one per method, when several share the handler)", () => {
+  const actions = lensActions(live(route({ flags: ["inflates"], verdicts: [inflates] })), false);
+  assert.deepEqual(actions.map((a) => a.command), ["balloon.showPanel", "balloon.deepDive"]);
+  assert.deepEqual(actions[1], { title: "Deep dive", command: "balloon.deepDive", arguments: [{ sessionId: "s1", method: "GET", route: "/export" }] });
+  const post = lensActions(live(route({ method: "POST" })), true);
+  assert.deepEqual(post.map((a) => a.title), ["POST /export: peak 152 MiB · retained 148 MiB · 14 calls", "Deep dive POST /export"]);
+  assert.deepEqual(post[1].arguments, [{ sessionId: "s1", method: "POST", route: "/export" }]);
 });
 
 test("hover: each route's figures, then each verdict's reason", () => {
@@ -56,10 +68,17 @@ test("marks: relative files under the app's directory, absolute ones as they are
       route({ route: "/export", method: "POST" }),
     ],
   };
-  const marks = marksByFile([report]);
+  const marks = marksByFile([{ report, sessionId: "s1", running: false }]);
   assert.deepEqual([...marks.keys()], ["/srv/app/views.py", "/usr/lib/python3/dist-packages/lib.py"]);
-  assert.deepEqual(marks.get("/srv/app/views.py").map((m) => [m.line, m.route.method]), [[13, "GET"], [13, "POST"]]);
+  assert.deepEqual(marks.get("/srv/app/views.py").map((m) => [m.line, m.route.method, m.deepDive]), [[13, "GET", null], [13, "POST", null]]);
   assert.equal(handlerPath("/srv/app", "pkg/views.py"), "/srv/app/pkg/views.py");
+});
+
+test("marks: a running session's routes carry the deep dive's arguments, but not \"* (other routes)\" (the merge past the route limit)", () => {
+  const report = { app: { cwd: "/srv/app" }, routes: [route(), route({ route: "(other routes)", method: "*", handler: { qualname: "app", file: "app.py", line: 1 } })] };
+  const marks = marksByFile([{ report, sessionId: "s9", running: true }]);
+  assert.deepEqual(marks.get("/srv/app/views.py")[0].deepDive, { sessionId: "s9", method: "GET", route: "/export" });
+  assert.equal(marks.get("/srv/app/app.py")[0].deepDive, null);
 });
 
 test("MiB: one decimal under 10, whole above", () => {

@@ -28,6 +28,10 @@ const cases = [
   { name: "the same route again closes", actions: [{ type: "ui/toggleRoute", key: "GET /export" }, { type: "ui/toggleRoute", key: "GET /export" }], check: (s) => assert.equal(s.ui.selectedRoute, null) },
   { name: "another route opens instead", actions: [{ type: "ui/toggleRoute", key: "GET /a" }, { type: "ui/toggleRoute", key: "GET /b" }], check: (s) => assert.equal(s.ui.selectedRoute, "GET /b") },
   { name: "the filter is set", actions: [{ type: "ui/filterRoutes", filter: "flagged" }], check: (s) => assert.equal(s.ui.filter, "flagged") },
+  { name: "the extension shows a tab (a deep dive finished)", actions: [{ type: "showTab", tab: "deep" }], check: (s) => assert.equal(s.ui.tab, "deep") },
+  { name: "a deep dive under way is held until it ends", actions: [{ type: "deepDiveRunning", running: { method: "GET", route: "/export", calls: 5 } }], check: (s) => assert.deepEqual(s.deepDiveRunning, { method: "GET", route: "/export", calls: 5 }) },
+  { name: "a deep dive that ended is no longer shown running", actions: [{ type: "deepDiveRunning", running: { method: "GET", route: "/export", calls: 5 } }, { type: "deepDiveRunning", running: null }], check: (s) => assert.equal(s.deepDiveRunning, null) },
+  { name: "nothing runs at first", actions: [], check: (s) => assert.equal(s.deepDiveRunning, null) },
 ];
 for (const { name, actions, check } of cases) test(name, () => check(run(actions)));
 
@@ -35,6 +39,8 @@ const unchangedCases = [
   { name: "selecting the tab already shown", action: { type: "ui/selectTab", tab: DEFAULT_UI.tab } },
   { name: "dismissing when there is no error", action: { type: "ui/dismissError" } },
   { name: "the filter already set", action: { type: "ui/filterRoutes", filter: "all" } },
+  { name: "showing the tab already shown", action: { type: "showTab", tab: DEFAULT_UI.tab } },
+  { name: "no deep dive ending when none ran", action: { type: "deepDiveRunning", running: null } },
   { name: "an empty timeline batch of the session held", action: { type: "timeline", batch: { ...batch(0, 1), samples: [] } }, from: [{ type: "timeline", batch: batch(0, 40) }] },
 ];
 for (const { name, action, from = [] } of unchangedCases) {
@@ -78,6 +84,9 @@ for (const { name, saved, expected } of restoreCases) test(`restore: ${name}`, (
 const messageCases = [
   [{ type: "status", status }, true],
   [{ type: "timelineReset", batch: batch(0, 1) }, true],
+  [{ type: "showTab", tab: "deep" }, true],
+  [{ type: "deepDiveRunning", running: null }, true],
+  [{ type: "toString" }, false],
   [{ type: "ui/selectTab", tab: "routes" }, false],
   [{ type: "openHandler" }, false],
   [null, false],

@@ -3,6 +3,7 @@
 import { formatCount, formatMiB, handlerLabel } from "../format";
 import type { Handler, RouteReport, RouteVerdict } from "../model";
 import { ROUTE_COLUMNS, routeKey, type SortColumn } from "../routes";
+import { button } from "../toolkit";
 import { el, replaceChildren } from "./dom";
 import type { ViewContext } from "./view";
 
@@ -25,6 +26,8 @@ export class RouteRow {
   private readonly handler = el("td");
   private route: RouteReport | null = null;
   private detail: HTMLTableRowElement | null = null;
+  /** Whether the detail row shown has the Deep dive button. */
+  private detailDiveable = false;
   /** What the flags, handler and title show now (null: nothing yet). */
   private shown: Record<"flags" | "handler" | "paths", string | null> = { flags: null, handler: null, paths: null };
 
@@ -52,16 +55,24 @@ export class RouteRow {
     );
   }
 
-  /** The row, and its detail row when expanded. */
-  update(route: RouteReport, expanded: boolean): HTMLTableRowElement[] {
+  /** The row, and its detail row when expanded; `diveable`: the app runs, so the detail offers a deep dive. */
+  update(route: RouteReport, expanded: boolean, diveable: boolean): HTMLTableRowElement[] {
     const changed = route !== this.route;
     this.route = route;
     if (changed) this.fill(route);
     this.element.classList.toggle("flagged", route.flags.length > 0);
     this.element.setAttribute("aria-expanded", String(expanded));
     if (!expanded) this.detail = null;
-    else if (changed || !this.detail) this.detail = detailRow(route, route.handler && this.handlerLink(route.handler));
+    else if (changed || !this.detail || diveable !== this.detailDiveable) {
+      this.detailDiveable = diveable;
+      this.detail = detailRow(route, route.handler && this.handlerLink(route.handler), diveable ? this.deepDiveButton(route) : null);
+    }
     return this.detail ? [this.element, this.detail] : [this.element];
+  }
+
+  private deepDiveButton(route: RouteReport): HTMLElement {
+    const send = () => this.context.send({ type: "deepDive", method: route.method, route: route.route });
+    return button("Deep dive", send, { name: "deep-dive", title: `${route.method} ${route.route}'s calls again in a worker of its own under tracemalloc: the lines that allocate` });
   }
 
   private fill(route: RouteReport): void {
@@ -99,8 +110,8 @@ export function flagBadge(verdict: RouteVerdict): HTMLElement {
   return el("span", { class: `flag flag-${verdict.flag}`, title: verdict.reason }, verdict.flag);
 }
 
-/** The opened row: each verdict with its MiB at stake and reason, the handler (a narrow panel scrolls its column away), the route's other figures. */
-function detailRow(route: RouteReport, handlerLink: HTMLElement | null): HTMLTableRowElement {
+/** The opened row: each verdict with its MiB at stake and reason, the handler (a narrow panel scrolls its column away), the route's other figures, the deep dive. */
+function detailRow(route: RouteReport, handlerLink: HTMLElement | null, deepDive: HTMLElement | null): HTMLTableRowElement {
   const verdicts = route.verdicts.map((verdict) =>
     el("li", {}, flagBadge(verdict), verdict.flag === "undecided" ? null : el("span", { class: "stake" }, `${formatMiB(verdict.atStakeMiB)} at stake`), el("span", {}, verdict.reason)),
   );
@@ -119,6 +130,7 @@ function detailRow(route: RouteReport, handlerLink: HTMLElement | null): HTMLTab
       verdicts.length > 0 ? el("ul", { class: "verdicts" }, ...verdicts) : el("p", { class: "muted" }, "No flag: nothing this route did stood out."),
       route.handler && el("p", {}, `Handler ${route.handler.qualname} at `, handlerLink),
       el("p", { class: "muted" }, facts.join(" · ")),
+      deepDive && el("div", { class: "toolbar" }, deepDive),
     ),
   );
 }

@@ -30,7 +30,7 @@ export function routesView(context: ViewContext): View {
   flaggedList.hidden = !context.offline;
   const element = el("div", { class: "routes-view" }, el("div", { class: "toolbar" }, filter.element, summary), empty, el("div", { class: "table-scroll" }, table), flaggedList, notes);
   const rows = new Map<string, RouteRow>();
-  let shown: { report: Report | null; ui: UiState } | null = null;
+  let shown: { report: Report | null; ui: UiState; diveable: boolean } | null = null;
   let notesFor: Report | null | undefined;
 
   const showSort = (ui: UiState) =>
@@ -44,8 +44,10 @@ export function routesView(context: ViewContext): View {
     element,
     update(state: State) {
       const { report, ui } = state;
-      if (shown && shown.report === report && shown.ui.sort === ui.sort && shown.ui.filter === ui.filter && shown.ui.selectedRoute === ui.selectedRoute) return;
-      shown = { report, ui };
+      // A deep dive replays calls in the running app: offered while it runs (not offline, not a saved recording).
+      const diveable = !context.offline && state.status?.state === "running" && !state.status.readOnly;
+      if (shown && shown.report === report && shown.ui.sort === ui.sort && shown.ui.filter === ui.filter && shown.ui.selectedRoute === ui.selectedRoute && shown.diveable === diveable) return;
+      shown = { report, ui, diveable };
       filter.setValue(ui.filter);
       showSort(ui);
       if (report !== notesFor) {
@@ -68,7 +70,7 @@ export function routesView(context: ViewContext): View {
         const key = routeKey(route);
         let row = rows.get(key);
         if (!row) rows.set(key, (row = new RouteRow(route, context)));
-        return row.update(route, key === ui.selectedRoute);
+        return row.update(route, key === ui.selectedRoute, diveable);
       });
       // Move rows only when the order changed: a moved row drops a click in progress.
       const current = Array.from(body.children);

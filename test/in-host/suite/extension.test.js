@@ -1,13 +1,23 @@
 // Inside code-server's extension host, with the real API: the commands are registered, bad
 // settings are refused with a message naming the setting, the panel's page has its strict CSP,
-// and the language client's lifecycle holds: a restart gives a new server, a killed server is
-// restarted by the client, and the app it ran does not outlive it.
+// a deep dive on the workspace's running app names the planted line (and without a running app
+// says how to get one), and the language client's lifecycle holds: a restart gives a new server,
+// a killed server is restarted by the client, and the app it ran does not outlive it.
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
+const http = require("node:http");
 const vscode = require("vscode");
 
-const COMMANDS = ["balloon.run", "balloon.stop", "balloon.showPanel", "balloon.profileRequests", "balloon.exportSettings", "balloon.openRecord"];
+const COMMANDS = ["balloon.run", "balloon.stop", "balloon.showPanel", "balloon.profileRequests", "balloon.deepDive", "balloon.exportSettings", "balloon.openRecord"];
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** GET url's status (the body read and dropped). */
+const get = (url) => new Promise((resolve, reject) => {
+  http.get(url, (response) => {
+    response.resume();
+    response.on("end", () => resolve(response.statusCode));
+  }).on("error", reject);
+});
 
 async function until(check, what, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
@@ -67,7 +77,7 @@ describe("Balloon in the extension host", function () {
   });
 
   afterEach(async function () {
-    for (const key of ["workers", "stackKiB", "timeoutSec", "port", "diagnostics.severity"]) await config().update(key, undefined, vscode.ConfigurationTarget.Workspace);
+    for (const key of ["workers", "stackKiB", "timeoutSec", "port", "diagnostics.severity", "deepDive.calls", "deepDive.frames"]) await config().update(key, undefined, vscode.ConfigurationTarget.Workspace);
   });
 
   it("registers every command under its fixed id", async function () {
@@ -104,6 +114,45 @@ describe("Balloon in the extension host", function () {
     const again = /'nonce-([^']+)'/.exec(ctx.panelIfOpen.htmlNow)[1];
     assert.notEqual(again, csp[2], "a new nonce per load");
     ctx.panelIfOpen.dispose();
+  });
+
+  it("deep dive: refused with what to do while no app runs; on the running app, the planted line first", async function () {
+    this.timeout(120_000);
+    const refused = await vscode.commands.executeCommand("balloon.deepDive", { method: "GET", route: "/export" });
+    assert.equal(refused.ok, false);
+    assert.match(refused.message, /^Balloon: no app is running\. A deep dive replays a route's calls in the running app: start it with "Balloon: Run App with Balloon"/);
+    await config().update("deepDive.calls", 0, vscode.ConfigurationTarget.Workspace);
+    const badSetting = await vscode.commands.executeCommand("balloon.deepDive", { method: "GET", route: "/export" });
+    assert.ok(!badSetting.ok && badSetting.message.includes("balloon.deepDive.calls must be a whole number from 1 to 100, got 0"), badSetting.message);
+    // 2 calls, 8 frames: the planted line allocates in app.py's own frame, and tracemalloc's cost
+    // grows with the frames it keeps (40 by default: ~30 s for this call's 300k strings here).
+    await config().update("deepDive.calls", 2, vscode.ConfigurationTarget.Workspace);
+    await config().update("deepDive.frames", 8, vscode.ConfigurationTarget.Workspace);
+
+    const started = await vscode.commands.executeCommand("balloon.run");
+    assert.equal(started.ok, true, started.message);
+    const running = await until(() => ctx.current?.state === "running" && ctx.current, "the app running", 60_000);
+    for (let i = 0; i < 12; i++) assert.equal(await get(`${running.url}/export`), 200);
+    await until(async () => (await ctx.request("balloon/routes", { sessionId: running.sessionId })).routes.some((r) => r.route === "/export" && r.flags.includes("inflates")),
+      "GET /export flagged as inflating");
+
+    const workspace = vscode.workspace.workspaceFolders[0].uri.fsPath;
+    const source = fs.readFileSync(`${workspace}/app.py`, "utf8").split("\n");
+    const allocating = source.findIndex((line) => line.includes("_export_cache.extend(")) + 1;
+    const ended = [];
+    const listening = ctx.onDeepDiveCall((call) => ended.push(call));
+    const diving = vscode.commands.executeCommand("balloon.deepDive", { sessionId: running.sessionId, method: "GET", route: "/export" });
+    assert.deepEqual(await until(() => ctx.deepDiveRunning, "the dive under way"), { method: "GET", route: "/export", calls: 2 });
+    const dive = await diving;
+    listening.dispose();
+    assert.deepEqual(ended.map((call) => [call.done, call.total, call.status]), [[1, 2, 200], [2, 2, 200]], "each call told as it ended (the progress notification)");
+    assert.equal(dive.ok, true, dive.message);
+    assert.deepEqual([dive.value.route, dive.value.calls, dive.value.frames, dive.value.orderedBy], ["/export", 2, 8, "retained"]);
+    assert.deepEqual([dive.value.top[0].file, dive.value.top[0].line], ["app.py", allocating], JSON.stringify(dive.value.top[0]));
+    assert.ok(ctx.panelIfOpen, "the panel is open (on its Deep dive tab)");
+    assert.equal(ctx.deepDiveRunning, null, "the panel no longer shows it running");
+    const stopped = await vscode.commands.executeCommand("balloon.stop");
+    assert.equal(stopped.ok, true, stopped.message);
   });
 
   it("restarts the language server on request", async function () {

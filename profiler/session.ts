@@ -220,7 +220,8 @@ export class Session {
   async deepDive(request: DeepDiveRequest, progress?: DeepDiveProgress): Promise<DeepDive> {
     const target = planDeepDive(this.report(), request);
     const calls = await this.supervisor.deepDive(target, progress);
-    const result = summarizeDeepDive(target, calls);
+    const poolRoute = this.report().routes.find((route) => route.method === target.method && route.route === target.route);
+    const result = summarizeDeepDive(target, calls, poolRoute);
     this.record({ type: "deep", t: Date.now(), event: "result", result });
     return result;
   }

@@ -52,7 +52,7 @@ export function growthLines(dive: DeepDive): { file: string; line: number; label
   return dive.growth.map((growth) => ({ file: growth.file, line: growth.line, label: handlerLabel(growth.file, growth.line), words: `${formatKiB(growth.kibPerCall)} a call: ${growth.code}` }));
 }
 
-/** What the sites do not hold: memory with no app frame, and non-2xx answers (a POST without its body). */
+/** What the sites do not hold: memory with no app frame, and why calls failed (the engine's words). */
 export function deepNotes(dive: DeepDive): string[] {
   const notes: string[] = [];
   const outside = dive.outsideApp;
@@ -62,7 +62,6 @@ export function deepNotes(dive: DeepDive): string[] {
       : "";
     notes.push(`Outside the app's code (framework, libraries): ${formatKiB(outside.peakKiB)} at the peak, ${formatKiB(outside.retainedKiB)} retained${cut}.`);
   }
-  const failed = Object.entries(dive.statuses).filter(([status]) => !status.startsWith("2") && !status.startsWith("3"));
-  if (failed.length > 0) notes.push(`Answers: ${Object.entries(dive.statuses).map(([status, count]) => `${status} ×${count}`).join(", ")} (calls are replayed without a body).`);
+  if (dive.failure) notes.push(dive.failure);
   return notes;
 }

@@ -4,6 +4,7 @@
 // and the lines that grow on every repeat. The supervisor makes the calls (deep-dive.ts).
 import type { DeepDive, DeepGrowth, DeepSite, Report, RouteFlag, RouteReport } from "../record/model";
 import type { DeepCallMessage, DeepSiteMessage } from "../supervisor/shim-protocol";
+import { failedCallsNote } from "./deep-failure";
 import { median, round1 } from "./stats";
 
 /** The first call carries the route's one-time allocations; 4 repeats give the growth per call (exact for a steady leak). */
@@ -213,7 +214,8 @@ function peakCheck(calls: readonly DeepCallResult[], captured: readonly DeepCall
 }
 
 /** The report's deepDive from the calls' figures, in the order they ran. */
-export function summarizeDeepDive(target: DeepTarget, calls: readonly DeepCallResult[]): DeepDive {
+/** `poolRoute`: the route's report from the pool's calls, to tell whether they failed there too. */
+export function summarizeDeepDive(target: DeepTarget, calls: readonly DeepCallResult[], poolRoute?: RouteReport): DeepDive {
   const orderedBy: DeepDive["orderedBy"] = target.flag === "inflates" || target.flag === "leak" ? "retained" : "peak";
   // A call that never rose MIN_STEP above its start, or stayed under the previous call's level, has no peak snapshot.
   const captured = calls.filter((call) => call.figures.peak.snapshots > 0);
@@ -222,6 +224,8 @@ export function summarizeDeepDive(target: DeepTarget, calls: readonly DeepCallRe
   for (const call of calls) statuses[String(call.status)] = (statuses[String(call.status)] ?? 0) + 1;
   const outside = (call: DeepCallResult): number => call.figures.outside.peakBytes + call.figures.truncated.peakBytes;
   const durations = calls.map((call) => call.durationMs);
+  const durationMs = { median: round1(median(durations) || 0), max: round1(durations.length > 0 ? Math.max(...durations) : 0) };
+  const failure = failedCallsNote({ method: target.method, statuses, durationMs }, poolRoute);
   return {
     route: target.route,
     method: target.method,
@@ -240,22 +244,7 @@ export function summarizeDeepDive(target: DeepTarget, calls: readonly DeepCallRe
       truncatedRetainedKiB: kib(sum(calls.map((call) => call.figures.truncated.retainedBytes))),
     },
     statuses,
-    durationMs: { median: round1(median(durations) || 0), max: round1(durations.length > 0 ? Math.max(...durations) : 0) },
+    durationMs,
+    ...(failure === null ? {} : { failure }),
   };
-}
-
-/**
- * Why a dive's calls failed, when they did: tracemalloc slows a call (graphite's /render took
- * 1.3 s in the pool and 13–17 s with 40 frames, 6.5 s with 1), so the app's own timeouts can
- * fire (graphite's FETCH_TIMEOUT of 6 s answered 500) where the pool's calls succeeded.
- */
-export function failedCallsNote(dive: DeepDive, route: RouteReport | undefined): string | null {
-  const failed = Object.entries(dive.statuses).filter(([status]) => !status.startsWith("2") && !status.startsWith("3"));
-  if (failed.length === 0) return null;
-  const answered = `Calls answered ${failed.map(([status, count]) => `${status} ×${count}`).join(", ")}: the figures are those of the error path`;
-  const servedInPool = route !== undefined && route.requests > route.errors;
-  if (!servedInPool || route.durationMs.median <= 0) return `${answered}.`;
-  const slower = dive.durationMs.median / route.durationMs.median;
-  return `${answered}. The pool served ${routeName(route)} (median ${round1(route.durationMs.median)} ms); under tracemalloc a call took ${round1(dive.durationMs.median)} ms`
-    + `${slower >= 1.5 ? ` (${slower.toFixed(1)}× slower)` : ""}: an app timeout may have fired. Fewer frames make the dive faster (--deep-frames 1, or the setting balloon.deepDive.frames).`;
 }

@@ -379,6 +379,8 @@ export interface DeepDive {
   statuses: Record<string, number>;
   /** Time per call in the deep worker (tracemalloc makes it slower than the pool's). */
   durationMs: { median: number; max: number };
+  /** Why calls answered neither 2xx nor 3xx, in words (absent: none did, or an older recording). */
+  failure?: string;
 }
 
 export interface MasterReport {

@@ -4,7 +4,6 @@
 // warnings) goes through safe(): it came from the app or a file, not from us.
 import Table from "cli-table3";
 import type { DeepDive, Report, RouteFlag, RouteReport, WorkerReport } from "../record/model";
-import { failedCallsNote } from "../analysis/deep";
 import { CHURN_NOISE_SHARE, R2_LEAK } from "../analysis/verdicts";
 import { escapeControl as safe } from "./escape";
 
@@ -230,7 +229,7 @@ const DEEP_ROWS = 10;
 const fixedKiB = (value: number): string => value.toFixed(1);
 
 /** The deep dive: its app lines (the figure they are ordered by first), their growth, how close the peak came. */
-export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}, route?: RouteReport): string {
+export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}): string {
   const color = opts.color ?? false;
   const flag = dive.flag ? `${paint(dive.flag, FLAG_STYLE[dive.flag], color)}, ` : "";
   const lines = [
@@ -263,14 +262,12 @@ export function formatDeepDive(dive: DeepDive, opts: TextOptions = {}, route?: R
   if (outsideApp.truncatedPeakKiB + outsideApp.truncatedRetainedKiB >= 1) {
     lines.push(`${fixedKiB(Math.max(outsideApp.truncatedPeakKiB, outsideApp.truncatedRetainedKiB))} KiB had no app frame within ${dive.frames} frames: raise --deep-frames to place it.`);
   }
-  const failed = failedCallsNote(dive, route);
-  if (failed !== null) lines.push(paint(failed, "yellow", color));
+  if (dive.failure) lines.push(paint(safe(dive.failure), "yellow", color));
   return lines.join("\n");
 }
 
 /** Everything a finished run prints: route table, worker table, summary, and the deep dive when one ran. */
 export function formatReport(report: Report, opts: TextOptions = {}): string {
-  const dive = report.deepDive;
-  const deep = dive ? `${formatDeepDive(dive, opts, report.routes.find((route) => route.method === dive.method && route.route === dive.route))}\n` : "";
+  const deep = report.deepDive ? `${formatDeepDive(report.deepDive, opts)}\n` : "";
   return `${formatRouteTable(report, opts)}\n${formatWorkerTable(report, opts)}\n${formatSummary(report, opts)}\n${deep}`;
 }

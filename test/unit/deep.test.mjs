@@ -4,9 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { analyze } from "../../out/test-build/analysis/analyze.js";
-import { DEFAULT_DEEP_CALLS, DEFAULT_DEEP_FRAMES, DeepDiveError, TOP_SITES, failedCallsNote, parseDeepRoute, planDeepDive, summarizeDeepDive } from "../../out/test-build/analysis/deep.js";
+import { DEFAULT_DEEP_CALLS, DEFAULT_DEEP_FRAMES, DeepDiveError, TOP_SITES, parseDeepRoute, planDeepDive, summarizeDeepDive } from "../../out/test-build/analysis/deep.js";
 import { RecordLineParser } from "../../out/test-build/record/reader.js";
 import { toReportJson } from "../../out/test-build/report/json.js";
+import { failedCallsNote } from "../../out/test-build/analysis/deep-failure.js";
 import { formatDeepDive, formatReport } from "../../out/test-build/report/text.js";
 import { Simulation } from "./helpers/recording.mjs";
 
@@ -233,7 +234,7 @@ test("text: the lines table in the ordering's order, growth, the peak check, esc
 });
 
 test("failed dive calls: the note says so, and says the app's timeout may have fired when the pool served the route", () => {
-  const dive = (statuses, median) => ({ statuses, durationMs: { median, max: median } });
+  const dive = (statuses, median) => ({ method: "GET", statuses, durationMs: { median, max: median } });
   const route = (requests, errors, median) => ({ method: "GET", route: "/render", requests, errors, durationMs: { median, max: median } });
   const cases = [
     { dive: dive({ 200: 5 }, 900), route: route(10, 0, 100), want: null },
@@ -242,6 +243,7 @@ test("failed dive calls: the note says so, and says the app's timeout may have f
     { dive: dive({ 500: 5 }, 15000), route: route(3, 3, 100), want: /^Calls answered 500 ×5: the figures are those of the error path\.$/ },
     { dive: dive({ 500: 4, 200: 1 }, 15000), route: route(15, 0, 1300), want: /500 ×4: .* The pool served GET \/render \(median 1300 ms\); under tracemalloc a call took 15000 ms \(11\.5× slower\): an app timeout may have fired\. Fewer frames/ },
     { dive: dive({ 502: 1 }, 110), route: route(4, 1, 100), want: /The pool served GET \/render \(median 100 ms\); under tracemalloc a call took 110 ms: an app timeout/ },
+    { dive: { ...dive({ 400: 3 }, 5), method: "POST" }, route: undefined, want: /^Calls answered 400 ×3 \(the calls are sent again without the request's body\): the figures/ },
   ];
   for (const { dive: d, route: r, want } of cases) {
     const note = failedCallsNote(d, r);

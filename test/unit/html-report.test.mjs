@@ -67,6 +67,7 @@ const dive = {
   peak: { capturedKiB: 2049, exactKiB: 2051, coverage: 0.999, capturedCalls: 5, snapshots: 9 },
   outsideApp: { peakKiB: 300, retainedKiB: 12, truncatedPeakKiB: 0, truncatedRetainedKiB: 0 },
   statuses: { 200: 4, 400: 1 }, durationMs: { median: 12, max: 30 },
+  failure: "Calls answered 400 ×1: the figures are those of the error path.",
 };
 
 test("the deep dive's words: heading by flag and order, rows with the line and sizes, notes on what lies outside", () => {
@@ -77,7 +78,7 @@ test("the deep dive's words: heading by flag and order, rows with the line and s
   assert.deepEqual([formatKiB(512), formatKiB(1536), formatKiB(-20)], ["512 KiB", "1.5 MiB", "-20 KiB"]);
   const notes = deepNotes(dive);
   assert.match(notes[0], /Outside the app's code \(framework, libraries\): 300 KiB at the peak, 12 KiB retained\.$/);
-  assert.match(notes[1], /Answers: 200 ×4, 400 ×1 \(calls are replayed without a body\)/);
-  assert.deepEqual(deepNotes({ ...dive, outsideApp: { peakKiB: 0, retainedKiB: 0, truncatedPeakKiB: 0, truncatedRetainedKiB: 0 }, statuses: { 200: 5 } }), []);
+  assert.equal(notes[1], dive.failure, "the engine's words on failed calls");
+  assert.deepEqual(deepNotes({ ...dive, outsideApp: { peakKiB: 0, retainedKiB: 0, truncatedPeakKiB: 0, truncatedRetainedKiB: 0 }, statuses: { 200: 5 }, failure: undefined }), []);
   assert.match(deepNotes({ ...dive, outsideApp: { ...dive.outsideApp, truncatedPeakKiB: 200 } })[0], /200 KiB of it had its traceback cut at 40 frames/);
 });

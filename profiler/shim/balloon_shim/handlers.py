@@ -190,9 +190,13 @@ class ViewTrace:
         code = frame.f_code
         if self._choices:
             return code in self._choices
+        # The cheap tests first: f_back makes a frame object (Python 3.11+), which tracemalloc
+        # traces in a deep dive; a generator expression in the app resumed 300k times made 300k.
+        if code.co_name.startswith("<") or code.co_filename not in self._app_files:
+            return False
         parent = frame.f_back
         named = self._roots.get(parent.f_code) if parent is not None else None
-        if named is None or code.co_name.startswith("<") or code.co_name in named or code.co_filename not in self._app_files:
+        if named is None or code.co_name in named:
             return False
         if looks_like_wrapper(code):
             self._roots[code] = code.co_names  # a decorator's inner function: what it calls counts

@@ -111,6 +111,9 @@ test("run, traffic, panel, squiggle and lens, deep dive, export gunicorn, stop, 
       return count > 100 && count;
     }, { timeoutMs: 15_000, what: "the chart drawn" }).catch(async () => drawnPixels());
     assert.ok(drawn > 100, `the chart canvas has ${drawn} pixels off its background`);
+    // The status and the report come batched (1 s, 2 s): the shot waits for the run's figures.
+    await webview.getByText(/\b2 workers\b/).first().waitFor({ timeout: 30_000 });
+    await webview.getByText("No routes yet: send requests to the app.", { exact: true }).waitFor({ state: "hidden", timeout: 30_000 });
     lap("trafficToPanel");
     await page.screenshot({ path: path.join(outDir, "panel.png") });
     // The panel alone, for the README (docs/panel.png is a copy once looked at).

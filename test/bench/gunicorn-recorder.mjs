@@ -10,7 +10,7 @@
 // errors, or the recording misses requests.
 //
 // Environment: BENCH_ROUNDS (5), BENCH_DURATION seconds (5), BENCH_WARMUP seconds (2),
-// BENCH_CONNECTIONS (8), BENCH_OUT (test-out/bench-recorder.json).
+// BENCH_CONNECTIONS (8), BENCH_OUT (test-out/bench-recorder.json), BENCH_SHAPES=1 (Balloon too).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -52,6 +52,16 @@ function peer(id, label, recordTo) {
   };
 }
 const PEERS = [peer("plain", "gunicorn sync, 2 workers, exported file", null), peer("recorder", "the same with --record-to", join(scratch, "recorded"))];
+// BENCH_SHAPES=1 (npm run bench:shapes): ARCHITECTURE.md's two shapes in one run. gunicorn with
+// the recorder is the other shape's cost (workers accept on the shared socket and report each
+// request's figures, read as the shim reads them); Balloon is the router hop.
+const SHAPES = process.env.BENCH_SHAPES === "1";
+if (SHAPES) {
+  PEERS.push({
+    id: "balloon", label: "Balloon (router hop), 2 workers", cwd: appDir, stopSignal: "SIGINT",
+    command: () => [process.execPath, [join(root, "bin/balloon.js"), "run", "--app", "app:application", "--cwd", appDir, "--python", PYTHON, "--workers", "2", "--port", "0"]],
+  });
+}
 
 /** Request lines the recorder wrote (its files are emptied before each round). */
 function recordedRequests(dir) {
@@ -115,6 +125,11 @@ const cost = { cpuUs: median(pairs.map((p) => p.cpuUs)), throughputPercent: medi
 process.stdout.write(`\nmedian of ${ROUNDS} rounds, wrk -t1 -c${CONNECTIONS} -d${DURATION}s, hello app\n${table(rows)}\n`);
 process.stdout.write(`recorder cost (median of the round pairs): ${fmt(cost.cpuUs, 1)} µs of worker CPU per request, ${fmt(cost.throughputPercent, 1)} % of throughput ` +
   `(pairs: ${pairs.map((p) => `${fmt(p.cpuUs, 1)} µs / ${fmt(p.throughputPercent, 1)} %`).join(", ")})\n`);
+if (SHAPES) {
+  const plainRps = of("plain", "rps");
+  process.stdout.write(`against gunicorn without the recorder: workers accepting with each request's figures ${fmt(of("recorder", "rps") / plainRps, 2)}x, ` +
+    `Balloon's router hop ${fmt(of("balloon", "rps") / plainRps, 2)}x\n`);
+}
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, `${JSON.stringify({ settings: { rounds: ROUNDS, durationSec: DURATION, warmupSec: WARMUP, connections: CONNECTIONS, workers: 2 }, cost, pairs, samples }, null, 2)}\n`);
 const failed = samples.filter((s) => !s.ok);

@@ -46,6 +46,8 @@ export interface RouteEvidence {
   /** Solo calls after the first in their worker. */
   repeats: number;
   repeatWorkers: number;
+  /** The most repeats one worker's series has (a fit needs a third point to mean anything). */
+  repeatsInOneWorker: number;
   repeatRetainedMedianMiB: number;
   repeatRetainedMeanMiB: number;
   /** Share of the repeats that kept within half to one and a half times the median (NaN when the median is not above 0). */
@@ -170,6 +172,7 @@ export class RouteAccumulator {
   private readonly closedFit: FitSums = emptyFit();
   private readonly closedLater: LaterHalf = { growthKiB: 0, claimedKiB: 0, calls: 0 };
   private closedRepeatWorkers = 0;
+  private closedMostRepeats = 0;
   /** The last evidence(), until a call or a worker's end changes it (the live table asks every 2 s). */
   private cached: RouteEvidence | null = null;
 
@@ -236,6 +239,7 @@ export class RouteAccumulator {
     addFit(this.closedFit, series.fit.sums);
     addLater(this.closedLater, series.laterHalf());
     this.closedRepeatWorkers += 1;
+    this.closedMostRepeats = Math.max(this.closedMostRepeats, series.repeats);
   }
 
   evidence(): RouteEvidence {
@@ -247,11 +251,13 @@ export class RouteAccumulator {
     const fit: FitSums = { ...this.closedFit };
     const later: LaterHalf = { ...this.closedLater };
     let repeatWorkers = this.closedRepeatWorkers;
+    let repeatsInOneWorker = this.closedMostRepeats;
     for (const series of this.live.values()) {
       if (series.repeats === 0) continue;
       addFit(fit, series.fit.sums);
       addLater(later, series.laterHalf());
       repeatWorkers += 1;
+      repeatsInOneWorker = Math.max(repeatsInOneWorker, series.repeats);
     }
     const firsts = this.firstRetained.sample();
     const repeats = this.repeatRetained.sample();
@@ -273,6 +279,7 @@ export class RouteAccumulator {
       sharedFirstRetainedMedianMiB: toMiB(this.sharedFirstRetained.sample()),
       repeats: repeatCount,
       repeatWorkers,
+      repeatsInOneWorker,
       repeatRetainedMedianMiB: toMiB(repeats),
       repeatStepConsistency: stepConsistency(repeats),
       repeatRetainedMeanMiB: repeatCount > 0 ? kibToMiB(this.repeatRetainedSumKiB / repeatCount) : Number.NaN,

@@ -6,7 +6,14 @@ import type { ExitReason } from "./shim-protocol";
 /** The settings the policy acts on: those of a run (record/model.ts), whoever drives it. */
 export type ArbiterSettings = Pick<Settings,
   "workers" | "minSpare" | "maxSpare" | "maxWorkers" | "threads" | "maxRequests" | "maxRequestsJitter" |
-  "reloadOnRssMiB" | "memoryBudgetMiB" | "timeoutSec" | "queueSize">;
+  "reloadOnRssMiB" | "memoryBudgetMiB" | "timeoutSec" | "queueSize"> & {
+  /**
+   * Hand a busy worker its next request before it finishes (one, buffered in its socket), so it
+   * never waits for the front between two (prefetch.ts says when). The live supervisor sets it;
+   * the replay, on a virtual clock with no hand-off to wait for, leaves it off.
+   */
+  prefetch?: boolean;
+};
 
 /**
  * Request bodies held by waiting requests, all together, before new ones get 503. The
@@ -45,7 +52,10 @@ export type ArbiterEvent =
   | { type: "shutdown" };
 
 export type ArbiterAction =
-  | { type: "dispatch"; worker: number; id: number }
+  /** Send it to the worker; `ahead`: the worker is busy and starts it after its current one. */
+  | { type: "dispatch"; worker: number; id: number; ahead?: true }
+  /** A request handed ahead now runs (its wait for a worker ends). */
+  | { type: "started"; id: number }
   | { type: "reject"; id: number; status: 503; message: string }
   | { type: "spawn"; worker: number }
   /** The worker takes no more requests; it stops once what it runs is done. */
@@ -55,7 +65,7 @@ export type ArbiterAction =
   /** Kill the process now; `expired` requests ran over the timeout (504). */
   | { type: "kill"; worker: number; reason: "timeout"; detail: string; expired: number[] }
   /** The worker left the pool; `reason` says why, `detail` in words. */
-  | { type: "exited"; worker: number; reason: ExitReason; detail: string; wasStarting: boolean }
+  | { type: "exited"; worker: number; reason: ExitReason; detail: string; wasStarting: boolean; requeued: number[] }
   /** Settings that cannot work with the measured figures (the run should stop). */
   | { type: "refuse"; message: string }
   | { type: "warn"; message: string };
@@ -63,8 +73,12 @@ export type ArbiterAction =
 export interface WorkerModel {
   id: number;
   phase: WorkerPhase;
-  /** Request id → deadline (clock ms; Infinity when no timeout). */
+  /** Request id → deadline (clock ms; Infinity when no timeout, or not started yet). */
   inflight: Map<number, number>;
+  /** Of those, handed ahead and not started yet, oldest first (prefetch). */
+  waiting: number[];
+  /** Clock ms its current request started (threads 1: which busy worker frees up first). */
+  runningSince: number;
   requests: number;
   requestLimit: number;
   rssKiB: number;

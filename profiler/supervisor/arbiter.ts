@@ -10,6 +10,7 @@ import {
 } from "./arbiter-types";
 import { planBudget, type BudgetWorker } from "./budget";
 import { BootBackoff, decidePool, recycleReason, requestLimit } from "./pool";
+import { aheadWorker } from "./prefetch";
 
 export { QUEUE_BODY_LIMIT_BYTES, type ArbiterAction, type ArbiterClock, type ArbiterEvent, type ArbiterSettings, type WorkerPhase, type WorkerView } from "./arbiter-types";
 
@@ -90,10 +91,10 @@ export class Arbiter {
     return ready;
   }
 
-  /** Requests in the workers now (all of them). */
+  /** Requests running in the workers now (not those handed ahead and waiting). */
   get inFlight(): number {
     let count = 0;
-    for (const worker of this.workers.values()) count += worker.inflight.size;
+    for (const worker of this.workers.values()) count += worker.inflight.size - worker.waiting.length;
     return count;
   }
 
@@ -134,8 +135,10 @@ export class Arbiter {
       this.reject(id, `Service Unavailable: ${this.unavailable}`);
       return;
     }
-    if (this.queue.length >= this.settings.queueSize) {
-      this.reject(id, `Service Unavailable: all workers busy and ${this.queue.length} requests queued (--queue ${this.settings.queueSize})`);
+    // Handed ahead to a busy worker is waiting too: --queue bounds them all.
+    const waiting = this.queue.length + this.waitingInWorkers();
+    if (waiting >= this.settings.queueSize) {
+      this.reject(id, `Service Unavailable: all workers busy and ${waiting} requests queued (--queue ${this.settings.queueSize})`);
       return;
     }
     if (bodyBytes > 0 && this.queuedBytes + bodyBytes > QUEUE_BODY_LIMIT_BYTES) {
@@ -143,9 +146,20 @@ export class Arbiter {
       this.reject(id, `Service Unavailable: all workers busy and the waiting requests already hold ${held} MiB of bodies`);
       return;
     }
+    const ahead = this.queue.length === 0 ? aheadWorker(this.workers.values(), this.settings, bodyBytes) : null;
+    if (ahead) {
+      this.dispatchAhead(ahead, id);
+      return;
+    }
     this.queue.push({ id, bodyBytes });
     this.queuedBytes += bodyBytes;
     this.keepPool();
+  }
+
+  private waitingInWorkers(): number {
+    let count = 0;
+    for (const worker of this.workers.values()) count += worker.waiting.length;
+    return count;
   }
 
   private abandon(id: number): void {
@@ -178,20 +192,43 @@ export class Arbiter {
   }
 
   private dispatch(worker: WorkerModel, id: number): void {
-    const timeoutMs = this.settings.timeoutSec * 1000;
-    worker.inflight.set(id, timeoutMs > 0 ? this.clock.now() + timeoutMs : Number.POSITIVE_INFINITY);
+    worker.inflight.set(id, this.deadline());
+    worker.runningSince = this.clock.now();
     worker.requests += 1;
     setPhase(worker, "busy");
     this.actions.push({ type: "dispatch", worker: worker.id, id });
   }
 
+  /** To a busy worker, which starts it once its current request is done (startNext). */
+  private dispatchAhead(worker: WorkerModel, id: number): void {
+    worker.inflight.set(id, Number.POSITIVE_INFINITY); // its timeout runs from its start
+    worker.waiting.push(id);
+    worker.requests += 1;
+    this.actions.push({ type: "dispatch", worker: worker.id, id, ahead: true });
+  }
+
+  private startNext(worker: WorkerModel): void {
+    const id = worker.waiting.shift();
+    if (id === undefined) return;
+    worker.inflight.set(id, this.deadline());
+    worker.runningSince = this.clock.now();
+    this.actions.push({ type: "started", id });
+  }
+
+  private deadline(): number {
+    const timeoutMs = this.settings.timeoutSec * 1000;
+    return timeoutMs > 0 ? this.clock.now() + timeoutMs : Number.POSITIVE_INFINITY;
+  }
+
   private drainQueue(): void {
     while (this.queue.length > 0) {
-      const worker = this.freeWorker();
-      if (!worker) return;
+      const free = this.freeWorker();
+      const ahead = free ? null : aheadWorker(this.workers.values(), this.settings, this.queue[0].bodyBytes);
+      if (!free && !ahead) return;
       const entry = this.queue.shift() as { id: number; bodyBytes: number };
       this.queuedBytes -= entry.bodyBytes;
-      this.dispatch(worker, entry.id);
+      if (free) this.dispatch(free, entry.id);
+      else this.dispatchAhead(ahead as WorkerModel, entry.id);
     }
   }
 
@@ -199,6 +236,9 @@ export class Arbiter {
     const worker = this.workers.get(workerId);
     if (!worker || !worker.inflight.delete(id)) return;
     if (typeof rssAfterKiB === "number") worker.rssKiB = rssAfterKiB;
+    const waited = worker.waiting.indexOf(id);
+    if (waited >= 0) worker.waiting.splice(waited, 1); // answered before it was seen to start
+    else if (worker.inflight.size === worker.waiting.length) this.startNext(worker);
     if (worker.phase === "busy" && worker.inflight.size === 0) {
       setPhase(worker, "idle");
       worker.idleSince = this.clock.now();
@@ -270,6 +310,8 @@ export class Arbiter {
       id: this.nextWorkerId++,
       phase: "starting",
       inflight: new Map(),
+      waiting: [],
+      runningSince: now,
       requests: 0,
       requestLimit: requestLimit(maxRequests, maxRequestsJitter, () => this.clock.random()),
       rssKiB: 0,
@@ -329,7 +371,10 @@ export class Arbiter {
     const wasStarting = worker.phase === "starting";
     const retired = clean && worker.retireReason !== null;
     const reason: ExitReason = worker.killedFor ?? (retired ? (worker.retireReason as ExitReason) : this.shuttingDown ? "shutdown" : "crash");
-    this.actions.push({ type: "exited", worker: workerId, reason, detail: worker.retireDetail, wasStarting });
+    // Handed ahead, never started: another worker takes them, first in line.
+    const requeued = this.shuttingDown ? [] : worker.waiting.splice(0);
+    this.actions.push({ type: "exited", worker: workerId, reason, detail: worker.retireDetail, wasStarting, requeued });
+    this.queue.unshift(...requeued.map((id) => ({ id, bodyBytes: 0 })));
     if (wasStarting && reason === "crash" && !withMaster) this.boot.failed(this.clock.now());
     this.keepPool();
   }

@@ -40,6 +40,9 @@ export interface DeepDiveHost {
  */
 export const DEEP_CALL_TIMEOUT_FACTOR = 100;
 
+/** How long a Fatal frame may trail the worker's exit and still be the reason given. */
+const FATAL_AFTER_EXIT_MS = 250;
+
 /** After Stop, how long the deep worker has to exit before SIGKILL (an idle worker leaves in milliseconds). */
 const STOP_WAIT_MS = 2000;
 
@@ -180,8 +183,11 @@ export class DeepDiver implements WorkerEvents {
   exited(pid: number, words: string): boolean {
     const run = this.run;
     if (!run || pid === 0 || run.pid !== pid) return false;
-    run.fail(new DeepDiveError("worker-failed", `the deep worker (pid ${pid}) ${words}`));
     run.gone();
+    // Its Fatal frame (why it could not start) comes on its own socket, and may come after the
+    // master's word of its exit (CI saw "exited: the worker failed to boot" win): let it.
+    const failure = new DeepDiveError("worker-failed", `the deep worker (pid ${pid}) ${words}`);
+    setTimeout(() => run.fail(failure), FATAL_AFTER_EXIT_MS);
     return true;
   }
 

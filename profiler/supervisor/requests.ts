@@ -40,6 +40,12 @@ export class RequestBook {
     worker.send(exchange);
   }
 
+  /** Handed to a busy worker ahead, it now runs: its wait for a worker ends here. */
+  started(id: number): void {
+    const exchange = this.exchanges.get(id);
+    if (exchange) exchange.startedAt = this.deps.now();
+  }
+
   /** The arbiter turned it away (503: queue full, shutting down, no worker can start). */
   reject(id: number, status: number, message: string): void {
     const exchange = this.exchanges.get(id);
@@ -86,9 +92,16 @@ export class RequestBook {
     return what;
   }
 
-  /** The worker is gone: what it held gets 502 (or a cut stream once its headers went out). */
-  workerDied(worker: Worker, who: string, words: string): void {
+  /**
+   * The worker is gone: what it held gets 502 (or a cut stream once its headers went out),
+   * but for `requeued`, handed to it ahead and never started, which the arbiter queues again.
+   */
+  workerDied(worker: Worker, who: string, words: string, requeued: readonly number[] = []): void {
     for (const exchange of worker.inflight.values()) {
+      if (requeued.includes(exchange.head.id)) {
+        exchange.startedAt = 0; // waiting again: a client that leaves now abandons it
+        continue;
+      }
       this.exchanges.delete(exchange.head.id);
       if (exchange.headersSent) exchange.sink.abort();
       else exchange.sink.fail(502, `Bad Gateway: ${who} ${words}`);

@@ -67,7 +67,8 @@ export class Supervisor implements WorkerEvents {
     const { settings, run } = options;
     this.now = options.now ?? Date.now;
     const random = options.random ?? Math.random;
-    this.arbiter = new Arbiter(settings, { now: () => this.eventAt, random });
+    // Prefetch where it is safe (prefetch.ts): a worker never waits for the front between two requests.
+    this.arbiter = new Arbiter({ ...settings, prefetch: true }, { now: () => this.eventAt, random });
     this.bootWatch = new BootWatch(settings.bootTimeoutSec);
     this.pool = new PoolRecorder(options.record, this.now);
     this.requests = new RequestBook({ record: options.record, now: this.now, act: (event) => this.act(event) });
@@ -173,6 +174,9 @@ export class Supervisor implements WorkerEvents {
       case "dispatch":
         this.requests.dispatch(action.id, this.workers.get(action.worker), this.arbiter.inFlight);
         return;
+      case "started":
+        this.requests.started(action.id);
+        return;
       case "reject":
         this.requests.reject(action.id, action.status, action.message);
         return;
@@ -191,7 +195,7 @@ export class Supervisor implements WorkerEvents {
         this.killForTimeout(action.worker, action.expired);
         return;
       case "exited":
-        this.onExited(action.worker, action.reason, action.detail, action.wasStarting);
+        this.onExited(action.worker, action.reason, action.detail, action.wasStarting, action.requeued);
         return;
       case "refuse":
         this.options.log("supervisor", { level: "error", message: action.message });
@@ -287,7 +291,7 @@ export class Supervisor implements WorkerEvents {
     this.act({ type: "exit", worker: worker.id, clean: cause.exitCode === 0, withMaster: cause.withMaster });
   }
 
-  private onExited(id: number, reason: ExitReason, detail: string, wasStarting: boolean): void {
+  private onExited(id: number, reason: ExitReason, detail: string, wasStarting: boolean, requeued: readonly number[]): void {
     const worker = this.workers.get(id);
     const cause = this.exitCauses.get(id) ?? { words: "exited", exitCode: null, signal: null, withMaster: false };
     this.exitCauses.delete(id);
@@ -296,7 +300,7 @@ export class Supervisor implements WorkerEvents {
     this.bootWatch.gone(`worker ${worker.id}`);
     worker.socket?.destroy();
     const who = `worker ${worker.id} (pid ${worker.pid || "?"})`;
-    this.requests.workerDied(worker, who, cause.words);
+    this.requests.workerDied(worker, who, cause.words, requeued);
     const crashed = reason === "crash";
     this.pool.worker(crashed ? "crash" : "exit", worker, {
       reason, detail: crashed ? cause.words : worker.exitDetail ?? (detail || cause.words), exitCode: cause.exitCode, signal: signalName(cause.signal), rssKiB: worker.rssKiB,

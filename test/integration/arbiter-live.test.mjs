@@ -52,7 +52,8 @@ test("live arbiter events replayed into a fresh arbiter give the same actions", 
 
   let now = 0;
   let draw = 0;
-  const replayed = new Arbiter(settings, { now: () => now, random: () => draws[draw++] });
+  // As the supervisor makes it: prefetch on (prefetch.ts decides where it applies).
+  const replayed = new Arbiter({ ...settings, prefetch: true }, { now: () => now, random: () => draws[draw++] });
   for (const [index, entry] of trace.entries()) {
     now = entry.at;
     assert.deepEqual(replayed.handle(entry.event), entry.actions, `event ${index} (${entry.event.type}) gave other actions in the replay`);

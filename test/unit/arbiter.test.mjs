@@ -20,13 +20,14 @@ function arbiter(settings = {}, { random = () => 0 } = {}) {
 
 function short(action) {
   switch (action.type) {
-    case "dispatch": return `dispatch ${action.id}→w${action.worker}`;
+    case "dispatch": return `dispatch ${action.id}→w${action.worker}${action.ahead ? " ahead" : ""}`;
+    case "started": return `started ${action.id}`;
     case "reject": return `reject ${action.id}`;
     case "spawn": return `spawn w${action.worker}`;
     case "retire": return `retire w${action.worker} ${action.reason}`;
     case "stop": return `stop w${action.worker} ${action.reason}`;
     case "kill": return `kill w${action.worker} [${action.expired}]`;
-    case "exited": return `exited w${action.worker} ${action.reason}`;
+    case "exited": return `exited w${action.worker} ${action.reason}${action.requeued.length > 0 ? ` requeued [${action.requeued}]` : ""}`;
     default: return `${action.type}: ${action.message}`;
   }
 }
@@ -183,4 +184,69 @@ test("planBudget: who goes, when, and when nobody can help", () => {
     assert.equal([plan.kind, plan.worker].filter((x) => x !== undefined).join(" "), want, name);
   }
   assert.equal(planBudget([w(1, 150)], 100 * MiB, 20 * MiB, BUDGET_RETIRE_INTERVAL_MS - 1).kind, "wait", "rate-limited");
+});
+
+test("prefetch: a busy worker gets its next request ahead, starts it when its current one is done, its timeout from then", () => {
+  const a = upAndRunning({ prefetch: true });
+  a.clock.t = 10;
+  assert.deepEqual(a.step({ type: "arrive", id: 1, bodyBytes: 0 }, { type: "arrive", id: 2, bodyBytes: 0 }), ["dispatch 1→w1", "dispatch 2→w2"]);
+  a.clock.t = 11;
+  // The worker whose current request started first takes the next one ahead; then the other; then the queue.
+  assert.deepEqual(a.step({ type: "arrive", id: 3, bodyBytes: 0 }, { type: "arrive", id: 4, bodyBytes: 0 }, { type: "arrive", id: 5, bodyBytes: 0 }),
+    ["dispatch 3→w1 ahead", "dispatch 4→w2 ahead"]);
+  assert.equal(a.core.queued, 1);
+  assert.equal(a.core.inFlight, 2, "only running requests count as in flight");
+  a.clock.t = 20_000;
+  assert.deepEqual(a.step({ type: "done", worker: 1, id: 1 }), ["started 3", "dispatch 5→w1 ahead"]);
+  // Request 3 started at 20 s: 30 s from then, not from its hand-off at 11 ms.
+  a.clock.t = 40_000;
+  // w2's request 2 ran from 10 ms; request 4, handed to it ahead, has not started: not expired.
+  assert.deepEqual(a.step({ type: "tick" }), ["kill w2 [2]", "spawn w3"]);
+  a.clock.t = 50_001;
+  assert.deepEqual(a.step({ type: "tick" })[0], "kill w1 [3]");
+});
+
+test("prefetch: a worker that dies with a request handed ahead gives it back to the queue, first in line", () => {
+  const a = upAndRunning({ prefetch: true });
+  a.step({ type: "arrive", id: 1, bodyBytes: 0 }, { type: "arrive", id: 2, bodyBytes: 0 }, { type: "arrive", id: 3, bodyBytes: 0 });
+  assert.deepEqual(a.step({ type: "arrive", id: 4, bodyBytes: 0 }), ["dispatch 4→w2 ahead"]);
+  a.step({ type: "arrive", id: 5, bodyBytes: 0 });
+  const actions = a.step({ type: "exit", worker: 1, clean: false });
+  assert.equal(actions[0], "exited w1 crash requeued [3]");
+  assert.ok(actions.includes("spawn w3"), actions.join(", "));
+  // Request 3 (given back) goes before 5, which was queued after it.
+  assert.deepEqual(a.step({ type: "ready", worker: 3, rssKiB: 20 * MiB }), ["dispatch 3→w3", "dispatch 5→w3 ahead"]);
+  assert.equal(a.core.queued, 0);
+});
+
+test("prefetch: not where the worker might leave after its request, nor with threads, a dynamic pool or a body", () => {
+  const cases = [
+    { name: "off", settings: {}, want: [] },
+    { name: "reload-on-rss decides after the request", settings: { prefetch: true, reloadOnRssMiB: 100 }, want: [] },
+    { name: "the memory budget too", settings: { prefetch: true, memoryBudgetMiB: 4096 }, want: [] },
+    { name: "a body over 64 KiB", settings: { prefetch: true }, body: 65 * 1024, want: [] },
+    { name: "a small body", settings: { prefetch: true }, body: 1024, want: ["dispatch 3→w1 ahead"] },
+    { name: "max-requests 2: the next is the worker's last", settings: { prefetch: true, maxRequests: 2 }, want: [] },
+    { name: "max-requests 3", settings: { prefetch: true, maxRequests: 3 }, want: ["dispatch 3→w1 ahead"] },
+  ];
+  for (const { name, settings, body = 0, want } of cases) {
+    const a = upAndRunning(settings);
+    a.step({ type: "arrive", id: 1, bodyBytes: 0 }, { type: "arrive", id: 2, bodyBytes: 0 });
+    assert.deepEqual(a.step({ type: "arrive", id: 3, bodyBytes: body }), want, name);
+  }
+  const threaded = upAndRunning({ prefetch: true, threads: 2 });
+  threaded.step(...[1, 2, 3, 4].map((id) => ({ type: "arrive", id, bodyBytes: 0 })));
+  assert.deepEqual(threaded.step({ type: "arrive", id: 5, bodyBytes: 0 }), [], "threads: the shim would run it at once");
+  const dynamic = arbiter({ prefetch: true, workers: null, minSpare: 1, maxSpare: 2, maxWorkers: 4 });
+  dynamic.step({ type: "tick" });
+  dynamic.step({ type: "ready", worker: 1, rssKiB: 20 * MiB });
+  dynamic.step({ type: "arrive", id: 1, bodyBytes: 0 });
+  assert.ok(!dynamic.step({ type: "arrive", id: 2, bodyBytes: 0 }).some((line) => line.includes("ahead")), "a dynamic pool scales on its queue instead");
+});
+
+test("prefetch: a request handed ahead counts against --queue like a queued one", () => {
+  const a = upAndRunning({ prefetch: true, queueSize: 1 });
+  a.step({ type: "arrive", id: 1, bodyBytes: 0 }, { type: "arrive", id: 2, bodyBytes: 0 });
+  assert.deepEqual(a.step({ type: "arrive", id: 3, bodyBytes: 0 }), ["dispatch 3→w1 ahead"]);
+  assert.deepEqual(a.step({ type: "arrive", id: 4, bodyBytes: 0 }), ["reject 4"]);
 });

@@ -267,3 +267,17 @@ test("a 5xx the app answered itself counts as an error", () => {
   const report = analyze(sim.lines);
   assert.deepEqual([report.totals.errors, routeOf(report, "/r").errors], [1, 1]);
 });
+
+test("two repeats in each worker are no leak yet, however well they line up: a third is asked for", () => {
+  // churn_flask's /catalog with 4 workers: an inflation whose repeats kept 0.9 MiB twice in two
+  // workers read as a leak (R² 1.000 over 4 repeats); a line through two points always fits.
+  const sim = new Simulation({ 1: 30, 2: 30 });
+  for (const worker of [1, 2]) sim.call(worker, "/catalog", { peak: 160, retained: 157 }).repeat(worker, "/catalog", 2, { peak: 8, retained: 0.9 });
+  const early = routeOf(analyze(sim.lines), "/catalog");
+  assert.deepEqual(early.flags, ["inflates"]);
+  const question = undecidedOf(early);
+  assert.match(question.reason, /no worker has repeated the route 3 times: 2 more calls to tell a leak from allocator noise/);
+  // A real leak: the third repeat in a worker keeps the same, and it is one.
+  sim.repeat(1, "/catalog", 1, { peak: 8, retained: 0.9 });
+  assert.deepEqual(routeOf(analyze(sim.lines), "/catalog").flags, ["leak", "inflates"]);
+});

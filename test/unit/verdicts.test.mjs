@@ -276,8 +276,12 @@ test("two repeats in each worker are no leak yet, however well they line up: a t
   const early = routeOf(analyze(sim.lines), "/catalog");
   assert.deepEqual(early.flags, ["inflates"]);
   const question = undecidedOf(early);
-  assert.match(question.reason, /no worker has repeated the route 3 times: 2 more calls to tell a leak from allocator noise/);
+  assert.match(question.reason, /grows 0\.90 MiB per call, but no worker has repeated the route 3 times: 2 more calls to tell a leak from allocator noise/);
   // A real leak: the third repeat in a worker keeps the same, and it is one.
   sim.repeat(1, "/catalog", 1, { peak: 8, retained: 0.9 });
   assert.deepEqual(routeOf(analyze(sim.lines), "/catalog").flags, ["leak", "inflates"]);
+  // Twice the bar and more: two repeats a worker are enough, as before (a 4 MiB leak, 2 workers).
+  const big = new Simulation({ 1: 30, 2: 30 });
+  for (const worker of [1, 2]) big.repeat(worker, "/leak", 3, { peak: 4, retained: 4 });
+  assert.deepEqual(routeOf(analyze(big.lines), "/leak").flags, ["leak"]);
 });

@@ -125,7 +125,10 @@ export function decideVerdicts(evidence: RouteEvidence, context: VerdictContext)
   if (inflation) decided.push(inflation);
   const balloon = decideBalloon(evidence, context.limits, open);
   if (balloon) decided.push(balloon);
-  if (evidence.soloCalls < MIN_SOLO_CALLS && open.length === 0 && decided.length === 0) {
+  // A question more calls cannot settle (a shared first call) must not hide that too few ran
+  // alone: CI, bodies_wsgi on 2 workers x 4 threads, /export's 8 calls all overlapped another,
+  // its one open question asked for 0 calls, so none was sent and its balloon went unreported.
+  if (evidence.soloCalls < MIN_SOLO_CALLS && decided.length === 0 && open.every((question) => question.moreCalls === 0)) {
     open.push(tooFewCalls(evidence));
   }
   decided.sort((a, b) => b.atStakeMiB - a.atStakeMiB);

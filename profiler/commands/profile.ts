@@ -144,9 +144,13 @@ export function maxExtraOf(options: Pick<ProfileOptions, "maxExtra" | "adaptive"
 }
 
 /**
- * Sends undecided routes again, one call per worker at a time (so every call runs alone, even
- * with --threads), and re-analyses, until nothing is undecided, the budget is spent, or
- * MAX_ADAPTIVE_ROUNDS rounds have run.
+ * Sends undecided routes again and re-analyses, until nothing is undecided, the budget is spent,
+ * or MAX_ADAPTIVE_ROUNDS rounds have run. The calls go in batches of one per worker, each batch
+ * sent to a settled pool (nothing in a worker) so each call runs alone, even with --threads: the
+ * arbiter gives each call the least loaded worker, and a worker counts a call until its figures
+ * are in. Lanes that send their next call as soon as a response ends cannot promise that: the
+ * response ends before the call's after-readings (the body released, then RSS), so with threads
+ * the next call can meet the tail of the last in its worker and be left out as shared.
  */
 async function adaptivePhase(session: Session, port: number, budget: number, workers: number): Promise<void> {
   let left = budget;
@@ -157,10 +161,13 @@ async function adaptivePhase(session: Session, port: number, budget: number, wor
     process.stderr.write(`[balloon] adaptive: sending ${plan.calls.length} extra calls (${left} of --max-extra ${budget} left)\n`);
     session.beginAdaptivePhase(plan.routes.map((route) => `${route.method} ${route.route}`), budget);
     const progress = new TrafficProgress("adaptive", plan.calls.length, () => session.supervisor.workersRssMiB);
-    const result = await sendRequests(port, plan.calls, workers, (_done, status) => progress.tick(status));
+    for (let start = 0; start < plan.calls.length; start += workers) {
+      const batch = plan.calls.slice(start, start + workers);
+      const result = await sendRequests(port, batch, batch.length, (_done, status) => progress.tick(status));
+      await settled(session);
+      left -= result.sent;
+    }
     progress.stop();
-    await settled(session);
-    left -= result.sent;
   }
 }
 

@@ -220,6 +220,19 @@ test("threads: calls that overlapped another are left out, counted, and never fl
     assert.deepEqual(undecidedOf(route).figures, { questions: ["shared-first-call"], moreCalls: 0 });
     assert.match(undecidedOf(route).reason, /first call in 2 workers overlapped another call and the worker kept 40\.0 MiB \(median\)/);
   });
+  await t.test("every call shared, first calls keeping memory: the calls too few to decide are still asked for", () => {
+    // CI, bodies_wsgi on 2 workers x 4 threads: /export's 8 calls all overlapped, and with only
+    // the unsettleable question open no extra call was sent, so its balloon went unreported.
+    const sim = new Simulation({ 1: 30, 2: 30 });
+    for (const worker of [1, 2]) {
+      sim.call(worker, "/r", { retained: 23, peak: 44, concurrent: 2 });
+      sim.repeat(worker, "/r", 3, { peak: 44, concurrent: 3 });
+    }
+    const route = routeOf(analyze(sim.lines), "/r");
+    assert.deepEqual([route.flags, route.shared], [[], 8]);
+    assert.deepEqual(undecidedOf(route).figures, { questions: ["shared-first-call", "too-few-calls"], moreCalls: 3 });
+    assert.match(undecidedOf(route).reason, /only 0 calls ran alone with memory figures; 8 overlapped another call and are left out: 3 more to decide/);
+  });
   await t.test("a solo first call in one worker decides the inflation", () => {
     const sim = new Simulation({ 1: 30, 2: 30 });
     sim.call(1, "/r", { retained: 40, peak: 40, concurrent: 2 }).call(2, "/r", { retained: 40, peak: 40 });

@@ -8,7 +8,7 @@ import {
   QUEUE_BODY_LIMIT_BYTES, setPhase,
   type ArbiterAction, type ArbiterClock, type ArbiterEvent, type ArbiterSettings, type WorkerModel, type WorkerPhase, type WorkerView,
 } from "./arbiter-types";
-import { planBudget, type BudgetWorker } from "./budget";
+import { budgetRefusal, planBudget, type BudgetWorker } from "./budget";
 import { BootBackoff, decidePool, recycleReason, requestLimit } from "./pool";
 import { aheadWorker } from "./prefetch";
 
@@ -394,15 +394,8 @@ export class Arbiter {
     if (budgetMiB <= 0 || this.budgetCheckedAtStart || this.baselineKiB === null) return;
     this.budgetCheckedAtStart = true;
     const minimum = this.settings.workers ?? Math.max(1, this.settings.minSpare ?? 1);
-    const needMiB = (minimum * this.baselineKiB) / MIB;
-    if (budgetMiB < needMiB) {
-      const base = (this.baselineKiB / MIB).toFixed(1);
-      this.actions.push({
-        type: "refuse",
-        message: `--memory-budget ${budgetMiB} MiB cannot hold ${minimum} idle worker${minimum === 1 ? "" : "s"}: each starts at ${base} MiB ` +
-          `(${minimum} × ${base} = ${needMiB.toFixed(1)} MiB). Give at least ${Math.ceil(needMiB * 1.25)} MiB (room for requests) or run fewer workers.`,
-      });
-    }
+    const message = budgetRefusal(budgetMiB, minimum, this.baselineKiB);
+    if (message) this.actions.push({ type: "refuse", message });
   }
 
   private enforceBudget(): void {

@@ -75,3 +75,12 @@ function unreachable(total: number, budgetKiB: number, baselineKiB: number, work
       `plus what their requests hold; no worker was recycled for the budget (raise it, or run fewer workers)`,
   };
 }
+
+/** Why `budgetMiB` cannot hold `idleWorkers` idle workers of `baselineKiB` each, or null when it can. */
+export function budgetRefusal(budgetMiB: number, idleWorkers: number, baselineKiB: number): string | null {
+  const needMiB = (idleWorkers * baselineKiB) / 1024;
+  if (budgetMiB >= needMiB) return null;
+  const base = (baselineKiB / 1024).toFixed(1);
+  return `--memory-budget ${budgetMiB} MiB cannot hold ${idleWorkers} idle worker${idleWorkers === 1 ? "" : "s"}: each starts at ${base} MiB ` +
+    `(${idleWorkers} × ${base} = ${needMiB.toFixed(1)} MiB). Give at least ${Math.ceil(needMiB * 1.25)} MiB (room for requests) or run fewer workers.`;
+}

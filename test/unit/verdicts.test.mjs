@@ -272,6 +272,37 @@ test("a route of mixed sizes balloons on its big calls, though its median is sma
   assert.deepEqual(routeOf(inflation, "/r").flags, ["inflates"]);
 });
 
+test("a body the allocator keeps resident after its second call is still a balloon, not an inflation", () => {
+  // glibc's dynamic mmap threshold, measured with `b"y" * (20 << 20)` then del: the first call's
+  // buffer is unmapped (+0 after), the second comes from the heap and stays (+20), later calls
+  // reuse it (peak ~0). A worker whose heap already had room shows nothing at all.
+  const sim = new Simulation({ 1: 30, 2: 30 });
+  sim.call(1, "/big", { peak: 19.8, retained: 0 }).call(1, "/big", { peak: 20, retained: 20 }).repeat(1, "/big", 6, { peak: 0.1 });
+  sim.repeat(2, "/big", 8, { peak: 0.1 });
+  const route = routeOf(analyze(sim.lines), "/big");
+  assert.deepEqual(route.flags, ["balloon"]);
+  assert.match(route.reasons[0], /^2 of 16 solo calls peak over the balloon threshold 8\.0 MiB and give it back: 19\.9 MiB .*; 1 of them left the freed buffer to the allocator, which kept it resident/);
+  // A worker whose threshold another route had raised keeps the buffer on its very first call,
+  // here before any worker gave it back: not an inflation (Flask, 30 MiB route before /big).
+  const raised = new Simulation({ 1: 30, 2: 30 });
+  raised.call(2, "/big", { peak: 20, retained: 20 });
+  raised.call(1, "/big", { peak: 19.8, retained: 0 }).call(1, "/big", { peak: 20, retained: 20 });
+  for (const worker of [1, 2]) raised.repeat(worker, "/big", 5, { peak: 0.1 });
+  const raisedRoute = routeOf(analyze(raised.lines), "/big");
+  assert.deepEqual(raisedRoute.flags, ["balloon"], raisedRoute.reasons.join("; "));
+  assert.match(raisedRoute.reasons[0], /^3 of 13 solo calls peak .*; 2 of them left the freed buffer to the allocator/);
+  // What a call keeps beyond what the route gave back before is not a freed buffer: a cache
+  // filled on the second call keeps 20 MiB where the first gave back 5.
+  const cache = new Simulation({ 1: 30 });
+  cache.call(1, "/r", { peak: 5, retained: 0 }).call(1, "/r", { peak: 20, retained: 20 }).repeat(1, "/r", 6, { peak: 0.1 });
+  assert.ok(!routeOf(analyze(cache.lines), "/r").flags.includes("balloon"));
+  // A leak's repeat keeps its 2 MiB beside a 64 MiB peak given back: its peak is counted whole,
+  // its flags unchanged.
+  const leak = new Simulation({ 1: 30, 2: 30 });
+  for (const worker of [1, 2]) leak.repeat(worker, "/snap", 5, { peak: 66, retained: 2 });
+  assert.deepEqual(routeOf(analyze(leak.lines), "/snap").flags.sort(), ["balloon", "leak"]);
+});
+
 test("a 5xx the app answered itself counts as an error", () => {
   const sim = new Simulation({ 1: 30 });
   sim.call(1, "/r", { peak: 0.3 });

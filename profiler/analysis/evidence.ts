@@ -86,8 +86,10 @@ class WorkerSeries {
   /** Calls of the route here, of any kind: the first one is the first, with figures or not. */
   calls = 0;
   repeats = 0;
-  /** The peak the route's first call here gave back (it kept under FIRST_CALL_GAVE_BACK_KIB), KiB; else 0. */
-  firstGaveBackKiB = 0;
+  /** What the route's first call here gave back, when that was most of its peak (a buffer), KiB; else 0. */
+  firstBufferKiB = 0;
+  /** What that first call kept beside it (a leak's share, say), KiB. */
+  firstKeptKiB = 0;
   private cumulativeKiB = 0;
   readonly fit = new LineFit();
   private readonly recentBefore: number[] = [];
@@ -151,8 +153,9 @@ export function failed(line: RequestLine): boolean {
 const FIRST_CALL_GAVE_BACK_KIB = 1024;
 
 /**
- * A call that keeps its whole peak, about the size of the peak a first call of the route gave
- * back (between `low` and `high` shares of it), kept a freed buffer, not live objects. glibc's
+ * A call that keeps its whole peak, about the size of the buffer a first call of the route gave
+ * back (between `low` and `high` shares of it, plus what that first call kept beside it, a
+ * leak's share), kept a freed buffer, not live objects. glibc's
  * dynamic mmap threshold: a buffer of up to 32 MiB is mmapped and unmapped on the first call,
  * which raises the threshold to its size (and the trim threshold to twice that), so the next
  * call's buffer comes from the heap and stays resident once freed; later calls reuse it and peak
@@ -173,10 +176,14 @@ const FIRST_CALL_GAVE_BACK_KIB = 1024;
  */
 const KEPT_FREED_BUFFER = { low: 0.5, high: 1.1, whole: 0.8 };
 
-function keptFreedBuffer(keptKiB: number, peakKiB: number, gaveBackPeakKiB: number): boolean {
-  return keptKiB >= FIRST_CALL_GAVE_BACK_KIB && keptKiB >= KEPT_FREED_BUFFER.whole * peakKiB &&
-    keptKiB >= KEPT_FREED_BUFFER.low * gaveBackPeakKiB && keptKiB <= KEPT_FREED_BUFFER.high * gaveBackPeakKiB;
+/** A call that kept `keptKiB` of its `peakKiB` kept a freed buffer of `bufferKiB` (and `besideKiB` of its own, a leak's share). */
+function keptFreedBuffer(keptKiB: number, peakKiB: number, bufferKiB: number, besideKiB = 0): boolean {
+  return bufferKiB >= FIRST_CALL_GAVE_BACK_KIB && keptKiB >= KEPT_FREED_BUFFER.whole * peakKiB &&
+    keptKiB >= KEPT_FREED_BUFFER.low * bufferKiB && keptKiB <= KEPT_FREED_BUFFER.high * bufferKiB + Math.max(0, besideKiB);
 }
+
+/** A first call gave back a buffer when what came and went was most of its peak. */
+const gaveBackBuffer = (keptKiB: number, peakKiB: number): number => (peakKiB - keptKiB >= 0.5 * peakKiB ? peakKiB - keptKiB : 0);
 
 export class RouteAccumulator {
   requests = 0;
@@ -200,8 +207,8 @@ export class RouteAccumulator {
   private peakMaxKiB = Number.NEGATIVE_INFINITY;
   private readonly transientPeaks = new Reservoir(SAMPLE_CAPACITY, 37);
   private readonly keptFreedBufferPeaks = new Reservoir(SAMPLE_CAPACITY, 41);
-  /** The highest peak a first call of the route gave back (WorkerSeries.firstGaveBackKiB), KiB. */
-  private firstGaveBackKiB = 0;
+  /** The biggest buffer a first call of the route gave back (WorkerSeries.firstBufferKiB), KiB. */
+  private firstBufferKiB = 0;
   private readonly sharedFirstRetained = new Reservoir(SAMPLE_CAPACITY, 29);
   private repeatRetainedSumKiB = 0;
   private readonly live = new Map<string, WorkerSeries>();
@@ -256,22 +263,23 @@ export class RouteAccumulator {
     const kept = Math.max(0, after - before);
     const gaveBack = kept < FIRST_CALL_GAVE_BACK_KIB;
     if (isFirst) { // sorted out in gather(): a give-back may come later, in another worker
-      if (gaveBack) {
-        series.firstGaveBackKiB = peak;
-        this.firstGaveBackKiB = Math.max(this.firstGaveBackKiB, peak);
-      }
+      series.firstBufferKiB = gaveBackBuffer(kept, peak);
+      series.firstKeptKiB = kept;
+      this.firstBufferKiB = Math.max(this.firstBufferKiB, series.firstBufferKiB);
       this.firstRetained.add(after - before);
       this.firstPeaks.add(peak);
       if (gaveBack) this.transientPeaks.add(peak - kept);
       return;
     }
-    this.repeatRetained.add(after - before);
+    // A freed buffer kept is not the route's retention: what it keeps beside it (a leak's share) is.
+    const freedBuffer = keptFreedBuffer(kept, peak, series.firstBufferKiB, series.firstKeptKiB);
+    const ownAfter = freedBuffer ? after - Math.min(kept, series.firstBufferKiB) : after;
+    this.repeatRetained.add(ownAfter - before);
     this.repeatPeaks.add(peak);
-    const freedBuffer = keptFreedBuffer(kept, peak, series.firstGaveBackKiB);
     this.transientPeaks.add(freedBuffer ? peak : peak - kept);
     if (freedBuffer) this.keptFreedBufferPeaks.add(peak);
-    this.repeatRetainedSumKiB += after - before;
-    series.addRepeat(before, after);
+    this.repeatRetainedSumKiB += ownAfter - before;
+    series.addRepeat(before, ownAfter);
   }
 
   /** The worker process is gone: fold its series into the sums (bounded memory over recycled workers). */
@@ -308,7 +316,7 @@ export class RouteAccumulator {
     const firstPeaks = this.firstPeaks.sample();
     const freedFirstPeaks: number[] = [];
     const firsts = this.firstRetained.sample().map((kept, i) => {
-      if (this.keptFreedBufferPeaks.count === 0 || !keptFreedBuffer(kept, firstPeaks[i], this.firstGaveBackKiB)) return kept;
+      if (this.keptFreedBufferPeaks.count === 0 || !keptFreedBuffer(kept, firstPeaks[i], this.firstBufferKiB)) return kept;
       freedFirstPeaks.push(firstPeaks[i]);
       return 0;
     });

@@ -21,7 +21,14 @@
 //   reads ~0, and the next churn call reads that much more (ARCHITECTURE.md: "a leak's first call
 //   after a balloon can read ~0 ... a balloon that follows a leak can read +1 MiB").
 // - Small-object leaks are sometimes read in whole 1 MiB arenas (0, 1, 0, 1 for 0.5 MiB a call).
-// - Big bytes objects are mmapped: a bytes balloon gives everything back and leaves no holes.
+// - Big bytes buffers follow glibc's dynamic mmap threshold (measured with /usr/bin/python3,
+//   `b"y" * (20 << 20)` then del, three times: RSS after +0, +20, +20 MiB, peaks 20, 20, 0; 40 MiB
+//   unmapped every time): a buffer over the worker's threshold is mmapped and given back, and if
+//   it is at most 32 MiB the threshold rises to its size; one under the threshold comes from the
+//   heap, which it grows by what the free heap lacks and which keeps that once freed (the trim
+//   threshold rises to twice the buffer). So a bytes balloon over 32 MiB gives everything back
+//   and leaves no holes; one under it gives back its first call in a worker, keeps its second,
+//   and is reused after; and a worker whose threshold another route raised keeps it on its first.
 // - What a call keeps is there at its peak too: a balloon that leaks peaks at both.
 // - Threads (30 % of the apps, 2 or 4 threads, 30–90 % of the calls overlapping): a call that
 //   overlapped another (concurrent > 1) reads the other's memory too: its peak is the higher of
@@ -67,6 +74,8 @@ export const CLASSES = {
   leak: ["leak"],
   "balloon+leak": ["balloon", "leak"],
   "inflates+leak": ["inflates", "leak"],
+  // A body up to 32 MiB: the allocator keeps its freed buffer resident from the second call.
+  "heap balloon": ["balloon"],
 };
 
 const DEFAULT_LIMITS = { balloonMiB: 8, balloonFraction: 0.25, inflateMiB: 4, inflateFraction: 0.1, leakMiB: 0.5, leakFraction: 0.01 };
@@ -104,6 +113,9 @@ function behaviourOf(cls, r, limits) {
     case "inflates":
       b.inflate = r.logUniform(1.5 * limits.inflate, 300);
       break;
+    case "heap balloon":
+      b.bytes = r.logUniform(Math.min(1.5 * limits.balloon, 24), GLIBC_MMAP_THRESHOLD_MAX_MIB);
+      break;
     case "noisy inflation":
       b.churn = r.logUniform(Math.max(20, 1.5 * limits.balloon), 200);
       b.gainer = r.chance(0.35);
@@ -135,6 +147,20 @@ function behaviourOf(cls, r, limits) {
   return b;
 }
 
+/** glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit: buffers over it are always mmapped. */
+const GLIBC_MMAP_THRESHOLD_MAX_MIB = 32;
+
+/** A buffer of `size` MiB allocated and freed in a worker: what its RSS shows (see the model above). */
+function bigBuffer(worker, size) {
+  if (size > worker.mmapThresholdMiB || size > GLIBC_MMAP_THRESHOLD_MAX_MIB) {
+    if (size <= GLIBC_MMAP_THRESHOLD_MAX_MIB) worker.mmapThresholdMiB = size;
+    return { peak: size, retained: 0 };
+  }
+  const grown = Math.max(0, size - worker.heapFreeMiB);
+  worker.heapFreeMiB += grown;
+  return { peak: grown, retained: grown };
+}
+
 /**
  * A simulated app: the routes, the workers and their allocator state; call() appends one
  * RequestLine (and the lines before it) to `lines` and returns it.
@@ -162,7 +188,7 @@ export class SimulatedApp {
     this.workers = [];
     for (let id = 1; id <= workerCount; id++) {
       const rssMiB = baseline + r.uniform(-2, 2);
-      const worker = { id, pid: 1000 + id, seq: 0, rssKiB: Math.round(rssMiB * KIB), hole: 0, debt: 0, regrow: 0, state: new Map() };
+      const worker = { id, pid: 1000 + id, seq: 0, rssKiB: Math.round(rssMiB * KIB), hole: 0, debt: 0, regrow: 0, state: new Map(), mmapThresholdMiB: 0.125, heapFreeMiB: 0 };
       this.workers.push(worker);
       this.lines.push({ type: "worker", t: this.tick(), event: "ready", worker: id, pid: worker.pid, rssKiB: worker.rssKiB });
     }
@@ -246,8 +272,10 @@ export class SimulatedApp {
       peak = Math.max(peak, b.churn * r.uniform(0.97, 1.03) + b.leak);
     } else if (b.bytes > 0 && (b.bigShare >= 1 || r.chance(b.bigShare))) {
       // What the call keeps is there at the peak too: a balloon that leaks peaks at both.
-      peak = Math.max(peak, b.bytes * r.uniform(0.99, 1.01) + b.leak);
-      big = true;
+      const buffer = bigBuffer(worker, b.bytes * r.uniform(0.99, 1.01));
+      peak = Math.max(peak, buffer.peak + b.leak);
+      retained += buffer.retained;
+      big = buffer.peak >= 0.5 * b.bytes;
       if (first) retained += r.uniform(0, 0.3);
     }
     if (b.inflate > 0 && first) {

@@ -291,6 +291,16 @@ test("a body the allocator keeps resident after its second call is still a ballo
   const raisedRoute = routeOf(analyze(raised.lines), "/big");
   assert.deepEqual(raisedRoute.flags, ["balloon"], raisedRoute.reasons.join("; "));
   assert.match(raisedRoute.reasons[0], /^3 of 13 solo calls peak .*; 2 of them left the freed buffer to the allocator/);
+  // A leak beside such a body: the buffer kept on the second call is not the leak's, so its
+  // series reads 2 MiB a call throughout (it read a 22 MiB step before, and no steady leak).
+  const leaky = new Simulation({ 1: 30, 2: 30 });
+  for (const worker of [1, 2]) {
+    leaky.call(worker, "/big", { peak: 22, retained: 2 }).call(worker, "/big", { peak: 22, retained: 22 });
+    leaky.repeat(worker, "/big", 4, { peak: 2, retained: 2 });
+  }
+  const leakyRoute = routeOf(analyze(leaky.lines), "/big");
+  assert.deepEqual([...leakyRoute.flags].sort(), ["balloon", "leak"], leakyRoute.reasons.join("; "));
+  assert.match(leakyRoute.reasons.join("; "), /grows 2\.00 MiB per call/);
   // What a call keeps beyond what the route gave back before is not a freed buffer: a cache
   // filled on the second call keeps 20 MiB where the first gave back 5.
   const cache = new Simulation({ 1: 30 });

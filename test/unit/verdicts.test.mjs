@@ -175,11 +175,28 @@ test("inflation: a step on the first call, then flat; a churn's own first-call s
   });
 });
 
+test("growth within twice the bar over short series in many workers waits for a settled worker", () => {
+  // CI, churn_flask at 4 workers: /catalog (an inflation whose repeats keep 0–0.9 MiB while each
+  // worker's arenas warm up) read 0.66 MiB per call at R² 0.961 over 20 repeats, 5 in each worker.
+  const sim = new Simulation({ 1: 30, 2: 30, 3: 30, 4: 30 });
+  const kept = [0.9, 0.1, 0.9, 0.95, 0.3];
+  for (const worker of [1, 2, 3, 4]) {
+    sim.call(worker, "/catalog", { peak: 160, retained: 157 });
+    kept.forEach((retained) => sim.call(worker, "/catalog", { peak: 6, retained }));
+  }
+  const route = routeOf(analyze(sim.lines), "/catalog");
+  assert.deepEqual(route.flags, ["inflates"], route.reasons.join("; "));
+  const question = undecidedOf(route);
+  assert.deepEqual(question.figures, { questions: ["leak-or-noise"], moreCalls: 28 });
+  assert.match(question.reason, /within 2× the leak threshold 0\.50 MiB, over at most 5 repeat calls in a worker \(R² 0\.9\d\d\)/);
+});
+
 test("allocator tricks: a leak reading ~0 after a balloon, a balloon reading +1 MiB after a leak", () => {
   const sim = new Simulation({ 1: 25, 2: 25 });
   for (const worker of [1, 2]) {
     sim.call(worker, "/leak", { peak: 1, retained: 1 });
-    for (let i = 0; i < 6; i++) {
+    // 12 repeats a worker: growth within twice the bar, without a clean fit, must be settled in a worker.
+    for (let i = 0; i < 12; i++) {
       sim.call(worker, "/balloon", { peak: 40, retained: i === 1 ? 1 : 0 });
       sim.call(worker, "/leak", { peak: 1, retained: i === 0 ? 0.02 : 1 });
     }

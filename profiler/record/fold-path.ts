@@ -1,16 +1,24 @@
 // Raw paths grouped by shape, as the shim groups a plain WSGI app's routes (routes.py's
 // fold_path) and the gunicorn recorder's generated Python does: a segment of digits becomes
-// <int>, a UUID or 16+ hex digits <id>. For logs that hold only paths (uWSGI's). Pure.
+// <int>, a UUID or 16+ hex digits <id>, either keeping a short extension ("<id>.ics"). For logs
+// that hold only paths (uWSGI's). Pure.
 
 const INT_SEGMENT = /^[0-9]+$/;
 const ID_SEGMENT = /^(?:[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})$/;
+/** A file-like segment keeps its extension: a CalDAV item "<uuid>.ics", "/reports/42.pdf". */
+const EXTENSION = /^(.+)(\.[A-Za-z][A-Za-z0-9]{0,4})$/s;
+
+function foldSegment(segment: string): string {
+  const named = EXTENSION.exec(segment);
+  const [stem, extension] = named ? [named[1], named[2]] : [segment, ""];
+  if (INT_SEGMENT.test(stem)) return `<int>${extension}`;
+  if (ID_SEGMENT.test(stem)) return `<id>${extension}`;
+  return segment;
+}
 
 /** "/users/42/orders/9f86d081884c7d65" → "/users/<int>/orders/<id>". */
 export function foldPath(path: string): string {
-  return path
-    .split("/")
-    .map((segment) => (INT_SEGMENT.test(segment) ? "<int>" : ID_SEGMENT.test(segment) ? "<id>" : segment))
-    .join("/");
+  return path.split("/").map(foldSegment).join("/");
 }
 
 /**

@@ -16,7 +16,7 @@ import { isDeepStrictEqual } from "node:util";
 
 import { FOLDS } from "../unit/helpers/paths.mjs";
 import { EXPORT_OPTIONS, baseRecommendation } from "../unit/helpers/recommendations.mjs";
-import { faultsDir, killAll, python, readRecord, request, runCli, scratchDir } from "./helpers/balloon.mjs";
+import { faultsDir, killAll, python, readRecord, repoRoot, request, runCli, scratchDir } from "./helpers/balloon.mjs";
 import { FIXTURE_APPS, memoryEntries, readManifest, requestPlan } from "./helpers/fixture-apps.mjs";
 import { freePort, loadExporters, startServer, stopAllServers } from "./helpers/servers.mjs";
 
@@ -235,6 +235,14 @@ describe("the recorder never breaks a request", () => {
     writeFileSync(config, file.text);
     const script = `import importlib.util, json, sys\nspec = importlib.util.spec_from_file_location("conf", sys.argv[1])\nconf = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(conf)\nprint(json.dumps([conf._fold_path(p) for p in json.load(sys.stdin)]))`;
     const result = spawnSync(python, ["-c", script, config], { input: JSON.stringify(FOLDS.map(([p]) => p)), encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), FOLDS.map(([, folded]) => folded));
+  });
+
+  test("and the profiler's shim folds a plain WSGI app's paths the same way", () => {
+    const shim = path.join(repoRoot, "profiler", "shim");
+    const script = "import json, sys\nfrom balloon_shim.routes import fold_path\nprint(json.dumps([fold_path(p) for p in json.load(sys.stdin)]))";
+    const result = spawnSync(python, ["-c", script], { input: JSON.stringify(FOLDS.map(([p]) => p)), encoding: "utf8", env: { ...process.env, PYTHONPATH: shim } });
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), FOLDS.map(([, folded]) => folded));
   });

@@ -77,6 +77,8 @@ class FoldPathTest(unittest.TestCase):
         self.assertEqual(fold_path("/users/42/orders/123e4567-e89b-12d3-a456-426614174000"), "/users/<int>/orders/<id>")
         self.assertEqual(fold_path("/blobs/9f86d081884c7d65/x"), "/blobs/<id>/x")
         self.assertEqual(fold_path("/v2/about"), "/v2/about")
+        self.assertEqual(fold_path("/cal/6e4c3a5b-5f2e-4b1a-9c3d-2e1f0a9b8c7d.ics"), "/cal/<id>.ics")
+        self.assertEqual(fold_path("/users/\u0661\u0662"), "/users/\u0661\u0662")  # not [0-9]
 
 
 if __name__ == "__main__":

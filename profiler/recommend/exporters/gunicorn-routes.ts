@@ -8,17 +8,22 @@ _PATHS_KEPT = 4096
 _quote = json.encoder.encode_basestring_ascii  # a str as a JSON string literal
 _INT_SEGMENT = re.compile(r"[0-9]+")
 _ID_SEGMENT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}")
+_EXTENSION = re.compile(r"(.+)(\.[A-Za-z][A-Za-z0-9]{0,4})", re.DOTALL)
+
+
+def _fold_segment(segment):
+    named = _EXTENSION.fullmatch(segment)
+    stem, extension = named.groups() if named else (segment, "")
+    if _INT_SEGMENT.fullmatch(stem):
+        return "<int>" + extension
+    if _ID_SEGMENT.fullmatch(stem):
+        return "<id>" + extension
+    return segment
 
 
 def _fold_path(path):
     """"/users/42/orders/9f86d081884c7d65" -> "/users/<int>/orders/<id>", as Balloon folds raw paths."""
-    segments = path.split("/")
-    for i, segment in enumerate(segments):
-        if _INT_SEGMENT.fullmatch(segment):
-            segments[i] = "<int>"
-        elif _ID_SEGMENT.fullmatch(segment):
-            segments[i] = "<id>"
-    return "/".join(segments)
+    return "/".join(_fold_segment(segment) for segment in path.split("/"))
 
 
 class _Routes:

@@ -5,22 +5,29 @@ Both give what a report groups by and a reader recognises: "/users/<int>/orders/
 """
 import re
 
-_INT_SEGMENT = re.compile(r"^\d+$")
-_ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{16,})$")
+_INT_SEGMENT = re.compile(r"[0-9]+")
+_ID_SEGMENT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}")
+# A file-like segment keeps its extension: a CalDAV item "<uuid>.ics", "/reports/42.pdf".
+_EXTENSION = re.compile(r"(.+)(\.[A-Za-z][A-Za-z0-9]{0,4})", re.DOTALL)
 # path() routes never hold these; a regex route nearly always does (anchors, groups, escapes).
 _REGEX_SYNTAX = re.compile(r"[\^$\\()\[\]?*+|{}]")
 _BRACES = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
 
 
 def fold_path(path):
-    """"/users/42/orders/9f86d081884c7d65" -> "/users/<int>/orders/<id>": group raw paths by shape."""
-    segments = path.split("/")
-    for i, segment in enumerate(segments):
-        if _INT_SEGMENT.match(segment):
-            segments[i] = "<int>"
-        elif len(segment) >= 16 and _ID_SEGMENT.match(segment):
-            segments[i] = "<id>"
-    return "/".join(segments)
+    """"/users/42/orders/9f86d081884c7d65" -> "/users/<int>/orders/<id>": group raw paths by shape.
+    As record/fold-path.ts and the gunicorn recorder fold them (one table tests all three)."""
+    return "/".join(_fold_segment(segment) for segment in path.split("/"))
+
+
+def _fold_segment(segment):
+    named = _EXTENSION.fullmatch(segment)
+    stem, extension = named.groups() if named else (segment, "")
+    if _INT_SEGMENT.fullmatch(stem):
+        return "<int>" + extension
+    if _ID_SEGMENT.fullmatch(stem):
+        return "<id>" + extension
+    return segment
 
 
 def django_template(route):

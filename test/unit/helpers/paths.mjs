@@ -13,5 +13,12 @@ export const FOLDS = [
   ["/users/42x", "/users/42x"],
   ["/caf\u00e9/12", "/caf\u00e9/<int>"],
   ["/users/\u0661\u0662", "/users/\u0661\u0662"], // Arabic-Indic digits are not [0-9]
+  ["/alice/cal/6e4c3a5b-5f2e-4b1a-9c3d-2e1f0a9b8c7d.ics", "/alice/cal/<id>.ics"], // a CalDAV item
+  ["/reports/42.pdf", "/reports/<int>.pdf"],
+  ["/reports/2024.tar.gz", "/reports/2024.tar.gz"], // only one extension
+  ["/pi/3.14", "/pi/3.14"], // an extension starts with a letter
+  ["/files/.env", "/files/.env"],
+  ["/static/app.css", "/static/app.css"],
+  ["/data/9f86d081884c7d65.json", "/data/<id>.json"],
 ];
 

@@ -122,6 +122,58 @@ class ViewTraceTest(unittest.TestCase):
         self.assertIsNone(trace.found())
 
 
+class MethodDispatcher:
+    """A plain WSGI app as Radicale is one: built on the first request, dispatching on the method."""
+
+    def __init__(self):
+        time.sleep(0.03)  # set-up outlasts a cheap view: it must still not be the view
+
+    def __call__(self, environ):
+        self._check(environ)
+        return getattr(self, "do_" + environ["REQUEST_METHOD"])(environ)
+
+    def _check(self, environ):
+        return environ is not None
+
+    def do_PROPFIND(self, environ):
+        time.sleep(0.02)
+        return "multistatus"
+
+    def do_OPTIONS(self, environ):
+        return "options"
+
+
+_dispatcher = []
+
+
+def dispatching_app(environ):
+    if not _dispatcher:
+        _dispatcher.append(MethodDispatcher())
+    return _dispatcher[0](environ)
+
+
+def _traced(method):
+    trace = ViewTrace("key", (dispatching_app.__code__,), APP_FILES)
+    trace.start()
+    try:
+        dispatching_app({"REQUEST_METHOD": method})
+    finally:
+        trace.stop()
+    return trace.found()
+
+
+class DispatchTest(unittest.TestCase):
+    def test_a_dispatcher_hands_its_call_to_the_method_that_did_the_work(self):
+        _dispatcher.clear()
+        self.assertIs(_traced("PROPFIND")[0], MethodDispatcher.do_PROPFIND.__code__)
+
+    def test_construction_is_set_up_not_a_view(self):
+        _dispatcher.clear()
+        code, _ = _traced("OPTIONS")
+        self.assertIsNot(code, MethodDispatcher.__init__.__code__)
+        self.assertIn(code, (MethodDispatcher.__call__.__code__, MethodDispatcher.do_OPTIONS.__code__))
+
+
 class HandlersTest(unittest.TestCase):
     def test_info_points_at_def(self):
         info = Handlers(HERE).of(report)

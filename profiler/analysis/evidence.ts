@@ -155,8 +155,8 @@ const FIRST_CALL_GAVE_BACK_KIB = 1024;
 /**
  * A call that keeps its whole peak, about the size of the buffer a first call of the route gave
  * back (between `low` and `high` shares of it, plus what that first call kept beside it, a
- * leak's share), kept a freed buffer, not live objects. glibc's
- * dynamic mmap threshold: a buffer of up to 32 MiB is mmapped and unmapped on the first call,
+ * leak's share), kept a freed buffer, not live objects. It is glibc's dynamic mmap threshold:
+ * a buffer of up to 32 MiB is mmapped and unmapped on the first call,
  * which raises the threshold to its size (and the trim threshold to twice that), so the next
  * call's buffer comes from the heap and stays resident once freed; later calls reuse it and peak
  * ~0 above their RSS before. Measured with /usr/bin/python3, `b"y" * (20 << 20)` then del, three

@@ -212,7 +212,8 @@ function decideLeak(e: RouteEvidence, context: VerdictContext, open: OpenQuestio
   // churn_flask's /catalog (an inflation whose repeats keep 0–0.9 MiB) read 0.92 MiB per call at
   // R² 1.000 from 2 repeats in each of 2 workers, and 0.54 MiB at R² 0.957 from 3 in each, in
   // about 1 run of 4; every leak alone fit at 0.998–1.000 (R2_CLEAN_LEAK), and one at the bar
-  // still shows over SETTLED_REPEATS. A leak of twice the bar or more is called as before.
+  // still shows over SETTLED_REPEATS. Twice the bar or more skips the marginal checks below,
+  // not the settled-per-worker one.
   const marginal = growth < MARGINAL_LEAK_FACTOR * limits.leakMiB;
   if (marginal && e.repeatsInOneWorker < MIN_WORKER_REPEATS_FOR_LEAK) {
     // Interleaved calls spread over the workers: enough for one of them to reach the third repeat.
@@ -325,8 +326,8 @@ function decideBalloon(e: RouteEvidence, limits: FlagLimits, open: OpenQuestion[
   // Where the allocator kept a freed buffer, later calls reuse it and read ~0: the median of all
   // calls understates what each needs (heap_bodies_wsgi, 2 workers: 4 calls at 19.9 MiB, 4 at 0,
   // median 9.9), so the calls that showed their need decide it.
-  const keptBuffers = e.keptFreedBufferPeaksMiB.some((peak) => peak >= limits.balloonMiB);
-  if (transient >= limits.balloonMiB && !keptBuffers) {
+  const keptBuffers = e.keptFreedBufferPeaksMiB.filter((peak) => peak >= limits.balloonMiB).length;
+  if (transient >= limits.balloonMiB && keptBuffers === 0) {
     if (e.soloCalls < MIN_CALLS_FOR_BALLOON) {
       open.push({ question: "too-few-calls", moreCalls: MIN_CALLS_FOR_BALLOON - e.soloCalls, why: `one call peaked ${mib(e.peakMedianMiB)}: 1 more call to confirm a balloon` });
       return null;
@@ -343,7 +344,7 @@ function decideBalloon(e: RouteEvidence, limits: FlagLimits, open: OpenQuestion[
       },
     };
   }
-  return someCallsBalloon(e, limits, open);
+  return someCallsBalloon(e, limits, open, keptBuffers);
 }
 
 /**
@@ -354,7 +355,7 @@ function decideBalloon(e: RouteEvidence, limits: FlagLimits, open: OpenQuestion[
  * solo calls over the bar are enough (of first calls, only those that gave their peak back: an
  * inflation's first call peaks at the step it keeps), and what is at stake is their median.
  */
-function someCallsBalloon(e: RouteEvidence, limits: FlagLimits, open: OpenQuestion[]): Decided | null {
+function someCallsBalloon(e: RouteEvidence, limits: FlagLimits, open: OpenQuestion[], keptBuffers: number): Decided | null {
   const big = e.transientPeaksMiB.filter((peak) => peak >= limits.balloonMiB);
   if (big.length === 1) {
     open.push({
@@ -366,7 +367,6 @@ function someCallsBalloon(e: RouteEvidence, limits: FlagLimits, open: OpenQuesti
   if (big.length < MIN_CALLS_FOR_BALLOON) return null;
   const bigMedian = median(big);
   const sampled = e.transientPeaksMiB.length;
-  const keptBuffers = e.keptFreedBufferPeaksMiB.filter((peak) => peak >= limits.balloonMiB).length;
   const kept = keptBuffers > 0
     ? `; ${keptBuffers} of them left the freed buffer to the allocator, which kept it resident (glibc does, up to 32 MiB), so later calls reuse it and peak less`
     : "";

@@ -192,8 +192,7 @@ export class Arbiter {
   }
 
   private dispatch(worker: WorkerModel, id: number): void {
-    worker.inflight.set(id, this.deadline());
-    worker.runningSince = this.clock.now();
+    this.begin(worker, id);
     worker.requests += 1;
     setPhase(worker, "busy");
     this.actions.push({ type: "dispatch", worker: worker.id, id });
@@ -210,14 +209,15 @@ export class Arbiter {
   private startNext(worker: WorkerModel): void {
     const id = worker.waiting.shift();
     if (id === undefined) return;
-    worker.inflight.set(id, this.deadline());
-    worker.runningSince = this.clock.now();
+    this.begin(worker, id);
     this.actions.push({ type: "started", id });
   }
 
-  private deadline(): number {
+  /** The request runs in the worker from now: its timeout counts from here. */
+  private begin(worker: WorkerModel, id: number): void {
     const timeoutMs = this.settings.timeoutSec * 1000;
-    return timeoutMs > 0 ? this.clock.now() + timeoutMs : Number.POSITIVE_INFINITY;
+    worker.inflight.set(id, timeoutMs > 0 ? this.clock.now() + timeoutMs : Number.POSITIVE_INFINITY);
+    worker.runningSince = this.clock.now();
   }
 
   private drainQueue(): void {

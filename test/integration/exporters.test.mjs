@@ -4,7 +4,7 @@
 // missing server fails these tests: `npm test` installs them (scripts/system-deps.mjs).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
@@ -168,10 +168,15 @@ describe("Apache: the mod_wsgi block and the MPM block", () => {
   /** A private ServerRoot in a temp dir: its own Listen, PidFile, logs, runtime dir; the exported blocks included. */
   function apacheConfig(recommendation, mpm, port) {
     const dir = scratchDir();
-    // Apache's children and mod_wsgi's daemon run as www-data: they must reach the sockets here.
+    // Apache's children and mod_wsgi's daemon run as www-data: they must reach the sockets here,
+    // and the app, so it is served from a copy here (a checkout under a 0700 directory, as
+    // `mktemp -d` makes, is out of www-data's reach: Apache never answered).
     chmodSync(dir, 0o755);
-    const mpmFile = exportTo(dir, "apache", recommendation);
-    const wsgiFile = exportTo(dir, "mod_wsgi", recommendation);
+    const servedApp = path.join(dir, "apps", path.basename(appDir));
+    cpSync(appDir, servedApp, { recursive: true });
+    cpSync(path.join(appDir, "..", "thread_probe.py"), path.join(dir, "apps", "thread_probe.py")); // app.py imports it from beside its directory
+    const mpmFile = exportTo(dir, "apache", recommendation, { appDir: servedApp });
+    const wsgiFile = exportTo(dir, "mod_wsgi", recommendation, { appDir: servedApp });
     mkdirSync(path.join(dir, "run"), { mode: 0o755 });
     const conf = path.join(dir, "httpd.conf");
     writeFileSync(conf, [
